@@ -1,0 +1,408 @@
+"""Services: every write of the reporting app goes through here.
+
+Views, admin actions, Celery tasks and management commands are thin doors
+into these functions.  `user=None` means the operator CLI (office rights).
+"""
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from .excel import Limits, UploadRefused, inspect_upload, read_table
+from .models import (
+    AuditEvent,
+    Category,
+    ImportBatch,
+    MonthlyReport,
+    Record,
+    ReportEntry,
+    ReportStatus,
+    Unit,
+)
+from .validation import validate_table
+
+logger = logging.getLogger(__name__)
+
+MAX_STORED_ERRORS = 100_000
+EDITABLE = (ReportStatus.DRAFT, ReportStatus.RETURNED)
+
+
+class ServiceError(Exception):
+    """A refused action; the message is Chinese and meant for the user."""
+
+
+class NeedsConfirmation(ServiceError):
+    """Submitting would declare untouched categories nil: the user must confirm."""
+
+    def __init__(self, categories):
+        self.categories = categories
+        names = "、".join(c.name for c in categories)
+        super().__init__(f"以下类别尚未填报，提交后将记为“本月无数据”：{names}。请确认后再提交。")
+
+
+def audit(*, action, user=None, report=None, category=None, batch=None, message="", from_status="",
+          to_status="", **details):
+    return AuditEvent.objects.create(
+        action=action, actor=user, report=report, category=category, batch=batch, message=message,
+        from_status=from_status, to_status=to_status, details=details,
+    )
+
+
+def _is_office(user):
+    return user is None or user.is_office
+
+
+def _require_office(user):
+    if not _is_office(user):
+        raise ServiceError("只有信用办审核员可以执行此操作。")
+
+
+# --- monthly reports ---------------------------------------------------------
+
+
+def report_get_or_create(*, unit, period, user=None):
+    """The unit's report for the month, with an entry for every applicable category."""
+    period = period.replace(day=1)
+    with transaction.atomic():
+        report, created = MonthlyReport.objects.get_or_create(unit=unit, period=period)
+        if created:
+            audit(action=AuditEvent.Action.CREATED, user=user, report=report, to_status=report.status)
+        existing = set(report.entries.values_list("category_id", flat=True))
+        ReportEntry.objects.bulk_create(
+            [ReportEntry(report=report, category=c) for c in unit.categories() if c.id not in existing],
+            ignore_conflicts=True,
+        )
+    return report
+
+
+def report_check_editable(*, report, user):
+    """Raise ServiceError unless the user may change this report's data now."""
+    if report.status not in EDITABLE:
+        raise ServiceError(f"{report} 当前状态为“{report.get_status_display()}”，不能修改数据。")
+    if user is not None and user.unit_id is not None:
+        _, lock_date = report.deadlines()
+        today = timezone.localdate()
+        exception = report.edit_exception_until
+        if today > lock_date and not (exception and today <= exception):
+            raise ServiceError(
+                f"{report.period_label}的报表已过锁定日（{lock_date:%Y-%m-%d}），"
+                "如需修改请联系市信用办开通特许修改。"
+            )
+
+
+def entry_for(report, category):
+    try:
+        return report.entries.select_related("category", "current_batch").get(category=category)
+    except ReportEntry.DoesNotExist:
+        raise ServiceError(f"类别“{category.name}”不适用于{report.unit}。") from None
+
+
+def count_set(*, report, category, count, user):
+    if category.is_records:
+        raise ServiceError(f"“{category.name}”须上传逐条记录，不能直接填写数量。")
+    if count is None or int(count) < 0:
+        raise ServiceError("数量应为不小于 0 的整数。")
+    with transaction.atomic():
+        report = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+        report_check_editable(report=report, user=user)
+        entry = entry_for(report, category)
+        old = entry.count
+        entry.count = int(count)
+        entry.is_nil = False
+        entry.save(update_fields=["count", "is_nil", "updated_at"])
+        audit(action=AuditEvent.Action.COUNT_SET, user=user, report=report, category=category,
+              message=f"{category.name}：{old if old is not None else '未填'} → {entry.count}", old=old, new=entry.count)
+    return entry
+
+
+def nil_declare(*, report, category, user):
+    with transaction.atomic():
+        report = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+        report_check_editable(report=report, user=user)
+        entry = entry_for(report, category)
+        if entry.record_count:
+            raise ServiceError(
+                f"“{category.name}”已导入 {entry.record_count} 条记录，不能声明本月无数据。"
+            )
+        entry.is_nil = True
+        entry.count = None
+        entry.save(update_fields=["is_nil", "count", "updated_at"])
+        audit(action=AuditEvent.Action.NIL_DECLARED, user=user, report=report, category=category,
+              message=f"{category.name}：本月无数据")
+    return entry
+
+
+def _transition(report, *, allowed_from, to, user, action, message="", **fields):
+    """Change status with a conditional UPDATE so two reviewers cannot both win."""
+    now = timezone.now()
+    updated = MonthlyReport.objects.filter(pk=report.pk, status__in=allowed_from).update(
+        status=to, updated_at=now, **fields
+    )
+    if not updated:
+        report.refresh_from_db()
+        raise ServiceError(f"{report} 当前状态为“{report.get_status_display()}”，不能执行此操作。")
+    old = report.status
+    report.refresh_from_db()
+    audit(action=action, user=user, report=report, from_status=old, to_status=to, message=message)
+    return report
+
+
+def report_submit(*, report, user, confirm_nil=False):
+    with transaction.atomic():
+        report = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+        report_check_editable(report=report, user=user)
+        untouched = [e for e in report.entries.select_related("category") if not e.is_filled]
+        if untouched and not confirm_nil:
+            raise NeedsConfirmation([e.category for e in untouched])
+        for entry in untouched:
+            entry.is_nil = True
+            entry.save(update_fields=["is_nil", "updated_at"])
+            audit(action=AuditEvent.Action.NIL_DECLARED, user=user, report=report, category=entry.category,
+                  message=f"{entry.category.name}：提交时确认本月无数据")
+        now = timezone.now()
+        fields = {"submitted_at": now, "return_reason": ""}
+        if report.first_submitted_at is None:
+            fields["first_submitted_at"] = now
+            fields["on_time"] = timezone.localdate(now) <= report.due_date
+        return _transition(report, allowed_from=EDITABLE, to=ReportStatus.SUBMITTED, user=user,
+                           action=AuditEvent.Action.SUBMITTED, **fields)
+
+
+def report_accept(*, report, user):
+    _require_office(user)
+    with transaction.atomic():
+        return _transition(report, allowed_from=[ReportStatus.SUBMITTED], to=ReportStatus.ACCEPTED, user=user,
+                           action=AuditEvent.Action.ACCEPTED, reviewed_at=timezone.now(), reviewed_by=user)
+
+
+def report_return(*, report, user, reason):
+    _require_office(user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("退回时必须填写退回原因。")
+    with transaction.atomic():
+        return _transition(report, allowed_from=[ReportStatus.SUBMITTED], to=ReportStatus.RETURNED, user=user,
+                           action=AuditEvent.Action.RETURNED, message=reason, return_reason=reason,
+                           reviewed_at=timezone.now(), reviewed_by=user)
+
+
+def report_reopen(*, report, user, reason):
+    """Only the office reopens an accepted month; it goes back to the unit as returned."""
+    _require_office(user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("重新打开已通过的报表时必须填写原因。")
+    with transaction.atomic():
+        return _transition(report, allowed_from=[ReportStatus.ACCEPTED], to=ReportStatus.RETURNED, user=user,
+                           action=AuditEvent.Action.REOPENED, message=reason, return_reason=reason,
+                           reviewed_at=timezone.now(), reviewed_by=user)
+
+
+def report_grant_exception(*, report, user, until):
+    _require_office(user)
+    report.edit_exception_until = until
+    report.save(update_fields=["edit_exception_until", "updated_at"])
+    audit(action=AuditEvent.Action.EXCEPTION, user=user, report=report, message=f"允许单位修改至 {until:%Y-%m-%d}")
+    return report
+
+
+# --- record imports ----------------------------------------------------------
+
+
+def batch_create(*, report, category, fileobj, name, user, keep_valid_rows=False):
+    """Store the original file and a pending import batch.  Nothing is validated yet."""
+    if not category.is_records:
+        raise ServiceError(f"“{category.name}”是数量类别，请直接填写数量，不需要上传文件。")
+    report_check_editable(report=report, user=user)
+    entry_for(report, category)
+    size = getattr(fileobj, "size", None)
+    if size is not None and size > settings.UPLOAD_MAX_BYTES:
+        raise UploadRefused(
+            f"文件过大（{size / 1024 / 1024:.0f} MB），上限为 {settings.UPLOAD_MAX_BYTES / 1024 / 1024:.0f} MB，请拆分后分批上传。"
+        )
+    batch = ImportBatch(
+        report=report, category=category, user=user, original_name=Path(name).name[:255],
+        sha256=ImportBatch.digest(fileobj), keep_valid_rows=keep_valid_rows,
+    )
+    batch.size = size if size is not None else 0
+    batch.file.save(batch.original_name, File(fileobj, name=batch.original_name), save=False)
+    batch.size = batch.file.size
+    batch.save()
+    return batch
+
+
+def batch_wants_background(batch):
+    return not settings.CELERY_TASK_ALWAYS_EAGER and batch.size > settings.UPLOAD_BACKGROUND_BYTES
+
+
+def batch_dispatch(batch):
+    """Run the batch now, or enqueue it when it is large and a worker exists."""
+    if batch_wants_background(batch):
+        from .tasks import process_import_batch
+
+        transaction.on_commit(lambda: _enqueue(batch.pk, process_import_batch))
+        return batch
+    return batch_process(batch_id=batch.pk)
+
+
+def _enqueue(batch_id, task):
+    try:
+        task.delay(batch_id)
+    except Exception:  # broker down: run it here rather than lose the upload
+        logger.exception("broker unavailable, processing import batch %s inline", batch_id)
+        batch_process(batch_id=batch_id)
+
+
+def file_validate(*, path, name, report, category, progress=None):
+    """Inspect, read and validate a file against the category's schema.  Stores nothing."""
+    kind = inspect_upload(Path(path), name, Limits.from_settings())
+    _, table = read_table(Path(path), kind)
+    schema = category.get_schema()
+    existing = frozenset()
+    if schema.doc_number_key:
+        existing = frozenset(
+            Record.objects.filter(unit=report.unit, category=category)
+            .exclude(report=report).exclude(doc_number="").values_list("doc_number", flat=True)
+        )
+    return validate_table(schema, table, existing_doc_numbers=existing, today=timezone.localdate(),
+                          progress=progress)
+
+
+def batch_process(*, batch_id):
+    """Validate a stored upload and, when it is good, replace the category's rows.
+
+    Safe to run twice: a finished batch is left alone.
+    """
+    batch = ImportBatch.objects.select_related("report__unit", "category", "user").get(pk=batch_id)
+    if batch.is_finished:
+        return batch
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING, progress=1)
+    report, category, user = batch.report, batch.category, batch.user
+    batch.is_first_upload = not ImportBatch.objects.filter(
+        report__unit=report.unit, report__period=report.period, category=category, pk__lt=batch.pk
+    ).exists()
+
+    entry = entry_for(report, category)
+    if entry.current_batch and entry.current_batch.sha256 == batch.sha256 and entry.record_count:
+        msg = f"该文件与当前已导入的文件完全相同（{entry.record_count} 条），未重复计数。"
+        return _finish(batch, ImportBatch.Status.DUPLICATE, message=msg, action=AuditEvent.Action.IMPORT_DUPLICATE)
+
+    def progress(done, total):
+        ImportBatch.objects.filter(pk=batch.pk).update(progress=min(95, 5 + int(85 * done / max(total, 1))))
+
+    try:
+        result = file_validate(path=batch.file.path, name=batch.original_name, report=report,
+                               category=category, progress=progress)
+    except UploadRefused as exc:
+        return _finish(batch, ImportBatch.Status.REFUSED, message=str(exc), action=AuditEvent.Action.IMPORT_REFUSED)
+
+    batch.total_rows = result.total_rows
+    batch.valid_rows = len(result.rows)
+    batch.error_count = len(result.errors)
+    batch.errors = result.errors[:MAX_STORED_ERRORS]
+    if result.errors and not batch.keep_valid_rows:
+        msg = f"共 {result.total_rows} 行，其中 {len(result.error_rows)} 行有错误（{len(result.errors)} 处），本次未导入任何数据。"
+        return _finish(batch, ImportBatch.Status.FAILED, message=msg, action=AuditEvent.Action.IMPORT_FAILED)
+
+    try:
+        with transaction.atomic():
+            locked = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+            report_check_editable(report=locked, user=user)
+            replaced = Record.objects.filter(report=report, category=category).delete()[0]
+            records_insert(result.rows, report=report, category=category, batch=batch)
+            ReportEntry.objects.filter(pk=entry.pk).update(
+                record_count=len(result.rows), is_nil=False, current_batch=batch, updated_at=timezone.now()
+            )
+            batch.imported_rows = len(result.rows)
+            batch.replaced_rows = replaced
+            skipped = f"，跳过有错误的 {len(result.error_rows)} 行" if result.errors else ""
+            replaced_msg = f"，替换了此前导入的 {replaced} 条" if replaced else ""
+            msg = f"成功导入 {len(result.rows)} 条记录{skipped}{replaced_msg}。"
+            return _finish(batch, ImportBatch.Status.SUCCEEDED, message=msg, action=AuditEvent.Action.IMPORTED)
+    except ServiceError as exc:
+        return _finish(batch, ImportBatch.Status.REFUSED, message=str(exc), action=AuditEvent.Action.IMPORT_REFUSED)
+
+
+def _finish(batch, status, *, message, action):
+    batch.status = status
+    batch.message = message
+    batch.progress = 100
+    batch.finished_at = timezone.now()
+    batch.save()
+    audit(action=action, user=batch.user, report=batch.report, category=batch.category, batch=batch,
+          message=f"{batch.original_name}：{message}", file=batch.original_name, sha256=batch.sha256,
+          rows=batch.imported_rows, total_rows=batch.total_rows, errors=batch.error_count,
+          replaced=batch.replaced_rows)
+    return batch
+
+
+_RECORD_COLUMNS = ("report_id", "unit_id", "category_id", "batch_id", "row_number", "doc_number",
+                   "subject_name", "credit_code", "id_number", "record_date", "data")
+
+
+def records_insert(rows, *, report, category, batch):
+    """One bulk write: COPY on PostgreSQL, bulk_create elsewhere."""
+    if connection.vendor == "postgresql":
+        _copy_records(rows, report, category, batch)
+        return
+    Record.objects.bulk_create(
+        [
+            Record(report=report, unit_id=report.unit_id, category=category, batch=batch, row_number=r.row,
+                   doc_number=r.doc_number, subject_name=r.subject_name, credit_code=r.credit_code,
+                   id_number=r.id_number, record_date=r.record_date, data=r.data)
+            for r in rows
+        ],
+        batch_size=2000,
+    )
+
+
+def _copy_records(rows, report, category, batch):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    fixed = (report.pk, report.unit_id, category.pk, batch.pk)
+    dumps = json.dumps
+    for r in rows:
+        writer.writerow(fixed + (r.row, r.doc_number, r.subject_name, r.credit_code, r.id_number,
+                                 r.record_date or "", dumps(r.data, ensure_ascii=False)))
+    buffer.seek(0)
+    sql = "COPY {} ({}) FROM STDIN WITH (FORMAT csv)".format(Record._meta.db_table, ", ".join(_RECORD_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.copy_expert(sql, buffer)
+
+
+# --- selectors used by several doors -----------------------------------------
+
+
+def report_for(*, unit_code, period):
+    unit = Unit.objects.get(code__iexact=unit_code)
+    return report_get_or_create(unit=unit, period=period)
+
+
+def category_by_code(code):
+    try:
+        return Category.objects.get(code=code)
+    except Category.DoesNotExist:
+        raise ServiceError(f"没有编码为“{code}”的类别。") from None
+
+
+def report_summary(report):
+    """The report's state per category, as the CLI and the API show it."""
+    counts = dict(
+        Record.objects.filter(report=report).values_list("category__code").annotate(n=Count("id")).order_by()
+    )
+    return {
+        e.category.code: {
+            "records": counts.get(e.category.code, 0),
+            "count": e.count,
+            "nil": e.is_nil,
+        }
+        for e in report.entries.select_related("category").order_by("category__order")
+    }

@@ -1,0 +1,225 @@
+"""Validating an uploaded table against a record schema.  Touches no database.
+
+Every error is collected (row as Excel shows it, column header, Chinese
+reason); valid rows come back normalised, ready to be stored.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from . import schemas as s
+from .excel import UploadRefused
+from .validators import (
+    FieldError,
+    cell_text,
+    check_resident_id,
+    check_uscc,
+    normalise_code,
+    normalise_header,
+    parse_date,
+    parse_decimal,
+    to_halfwidth,
+)
+
+HEADER_SEARCH_ROWS = 10
+RESIDENT_ID = "居民身份证"
+
+
+@dataclass
+class CleanRow:
+    row: int
+    data: dict
+    doc_number: str = ""
+    subject_name: str = ""
+    credit_code: str = ""
+    id_number: str = ""
+    record_date: datetime.date | None = None
+
+
+@dataclass
+class ValidationResult:
+    header_row: int
+    columns: dict  # field key -> column index
+    total_rows: int = 0
+    rows: list = field(default_factory=list)  # CleanRow for every valid row
+    errors: list = field(default_factory=list)  # {"row", "column", "message"}
+    error_rows: set = field(default_factory=set)
+
+    @property
+    def is_valid(self):
+        return not self.errors
+
+
+def locate_header(schema, table):
+    """Find the header row and map each schema field to its column index."""
+    wanted = {normalise_header(f.header): f for f in schema.fields}
+    required = [f for f in schema.fields if f.required]
+    best = None
+    for row_number, cells in table[:HEADER_SEARCH_ROWS]:
+        columns = {}
+        for index, cell in enumerate(cells):
+            f = wanted.get(normalise_header(cell_text(cell)))
+            if f is not None and f.key not in columns:
+                columns[f.key] = index
+        if columns and (best is None or len(columns) > len(best[1])):
+            best = (row_number, columns)
+    if not table or not any(any(cell_text(c) for c in cells) for _, cells in table):
+        raise UploadRefused("工作表是空的，没有任何数据。请使用下载的模板填写后上传。")
+    if best is None:
+        raise UploadRefused(
+            "在文件前 {} 行中找不到表头。请使用下载的模板，表头应包括：{}。".format(
+                HEADER_SEARCH_ROWS, "、".join(f.header for f in required)
+            )
+        )
+    row_number, columns = best
+    missing = [f.header for f in required if f.key not in columns]
+    if missing:
+        raise UploadRefused("缺少必填列：{}。请使用下载的模板，不要删除或改动表头。".format("、".join(missing)))
+    return row_number, columns
+
+
+def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None):
+    """Validate every data row below the header; never stops at the first error."""
+    today = today or datetime.date.today()
+    header_row, columns = locate_header(schema, table)
+    result = ValidationResult(header_row=header_row, columns=columns)
+    checkers = [(f, columns[f.key], _CHECKERS[f.kind]) for f in schema.fields if f.key in columns]
+    headers = {f.key: f.header for f in schema.fields}
+    absent = [f.key for f in schema.fields if f.key not in columns]
+    seen_docs = {}
+    doc_key = schema.doc_number_key
+    data_rows = [(n, cells) for n, cells in table if n > header_row]
+    for position, (row_number, cells) in enumerate(data_rows):
+        if progress and position % 5000 == 0:
+            progress(position, len(data_rows))
+        width = len(cells)
+        if not any(c != "" and c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
+            continue
+        result.total_rows += 1
+        data = {}
+        errors = []
+        for f, index, checker in checkers:
+            raw = cells[index] if index < width else None
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                if f.required:
+                    errors.append((f.header, "必填项不能为空"))
+                data[f.key] = ""
+                continue
+            try:
+                data[f.key] = checker(f, raw)
+            except FieldError as exc:
+                errors.append((f.header, str(exc)))
+                data[f.key] = None
+        for key in absent:
+            data[key] = ""
+        errors.extend(_cross_checks(schema, data, headers, today))
+        if doc_key and data.get(doc_key):
+            doc = data[doc_key]
+            if doc in seen_docs:
+                errors.append((headers[doc_key], f"文书号“{doc}”与第 {seen_docs[doc]} 行重复"))
+            elif doc in existing_doc_numbers:
+                errors.append((headers[doc_key], f"文书号“{doc}”已在本单位本类别的其他月份报送过，不能重复报送"))
+            else:
+                seen_docs[doc] = row_number
+        if errors:
+            result.error_rows.add(row_number)
+            result.errors.extend({"row": row_number, "column": c, "message": m} for c, m in errors)
+            continue
+        result.rows.append(_clean_row(schema, row_number, data))
+    if result.total_rows == 0:
+        raise UploadRefused("表头下面没有任何数据行。如本月没有数据，请在报表页面选择“本月无数据”。")
+    if progress:
+        progress(len(data_rows), len(data_rows))
+    return result
+
+
+def _clean_row(schema, row_number, data):
+    date_value = data.get(schema.date_key) or None
+    return CleanRow(
+        row=row_number,
+        data={k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in data.items()},
+        doc_number=data.get(schema.doc_number_key, "") if schema.doc_number_key else "",
+        subject_name=(data.get(schema.subject_key) or "")[:200],
+        credit_code=data.get("credit_code") or "",
+        id_number=data.get("id_number") or "",
+        record_date=date_value,
+    )
+
+
+def _cross_checks(schema, data, headers, today):
+    errors = []
+    for key in schema.not_future:
+        value = data.get(key)
+        if isinstance(value, datetime.date) and value > today:
+            errors.append((headers[key], f"日期 {value:%Y-%m-%d} 晚于今天，不能是将来的日期"))
+    for earlier, later in schema.date_order:
+        a, b = data.get(earlier), data.get(later)
+        if isinstance(a, datetime.date) and isinstance(b, datetime.date) and a > b:
+            errors.append((headers[later], f"{headers[later]}（{b:%Y-%m-%d}）不能早于{headers[earlier]}（{a:%Y-%m-%d}）"))
+    subject_type = data.get("subject_type")
+    if subject_type == "法人及非法人组织" and data.get("credit_code") == "":
+        errors.append((headers["credit_code"], "行政相对人类别为“法人及非法人组织”时，统一社会信用代码必填"))
+    if subject_type == "自然人" and data.get("id_number") == "":
+        errors.append((headers["id_number"], "行政相对人类别为“自然人”时，证件号码必填"))
+    # 证件号码 is checked as a 居民身份证 number unless another 证件类型 is chosen.
+    if data.get("id_number") and (data.get("id_type") or RESIDENT_ID) == RESIDENT_ID:
+        try:
+            data["id_number"] = check_resident_id(data["id_number"])
+        except FieldError as exc:
+            errors.append((headers["id_number"], str(exc)))
+    if schema.extra.get("code_or_id") and data.get("credit_code") == "" and data.get("id_number") == "":
+        errors.append((headers["credit_code"], "统一社会信用代码和证件号码至少填写一项"))
+    return errors
+
+
+def _text(f, raw):
+    value = cell_text(raw)
+    if len(value) > f.max_length:
+        raise FieldError(f"内容过长（{len(value)} 字），最多 {f.max_length} 字")
+    return value
+
+
+def _code(f, raw):
+    return check_uscc(cell_text(raw))
+
+
+def _id_number(f, raw):
+    value = normalise_code(cell_text(raw))
+    if len(value) > f.max_length:
+        raise FieldError(f"内容过长，最多 {f.max_length} 个字符")
+    return value
+
+
+def _date(f, raw):
+    return parse_date(raw)
+
+
+def _choice(f, raw):
+    value = to_halfwidth(cell_text(raw)).replace(" ", "")
+    if value not in f.choices:
+        raise FieldError("“{}”不是可选值，应为：{}".format(cell_text(raw), "、".join(f.choices)))
+    return value
+
+
+def _decimal(f, raw):
+    return parse_decimal(raw)
+
+
+def _url(f, raw):
+    value = cell_text(raw)
+    if not (value.startswith("http://") or value.startswith("https://")):
+        raise FieldError("链接应以 http:// 或 https:// 开头")
+    if len(value) > f.max_length:
+        raise FieldError(f"链接过长，最多 {f.max_length} 个字符")
+    return value
+
+
+_CHECKERS = {
+    s.TEXT: _text,
+    s.CODE: _code,
+    s.ID_NUMBER: _id_number,
+    s.DATE: _date,
+    s.CHOICE: _choice,
+    s.DECIMAL: _decimal,
+    s.URL: _url,
+}
