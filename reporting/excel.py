@@ -10,7 +10,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineWorkbook
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -103,12 +103,27 @@ def _check_zip(path, limits):
 
 def read_table(path, kind):
     """Return (sheet name, list of (excel row number, list of cells))."""
+    name, _, rows = iter_table(path, kind)
+    return name, list(rows)
+
+
+def iter_table(path, kind):
+    """Return (sheet name, row count, iterator of (excel row number, cells)).
+
+    For .xlsx the rows are produced one at a time by calamine, so a large
+    sheet is never held as Python objects all at once.
+    """
     if kind == "csv":
-        return "CSV", _read_csv(path)
-    return _read_xlsx(path)
+        rows = _read_csv(path)
+        return "CSV", len(rows), iter(rows)
+    return _iter_xlsx(path)
 
 
-def _read_xlsx(path):
+_BROKEN = "文件已损坏或不是有效的 .xlsx 工作簿，请用 Excel 或 WPS 重新保存后上传。"
+_ENCRYPTED = "文件已加密（设置了打开密码），系统无法读取，请取消密码后另存再上传。"
+
+
+def _iter_xlsx(path):
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         names = [
@@ -118,16 +133,23 @@ def _read_xlsx(path):
         # The data sheet comes first in our templates; never read the instructions.
         candidates = [n for n in names if n != INSTRUCTIONS_SHEET] or names
         for name in candidates:
-            cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            if any(any(c != "" for c in row) for row in cells[:50]):
-                return name, [(i, row) for i, row in enumerate(cells, start=1)]
-        return candidates[0] if candidates else "", []
-    except CalamineError as exc:
-        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
-            raise UploadRefused("文件已加密（设置了打开密码），系统无法读取，请取消密码后另存再上传。") from None
-        raise UploadRefused("文件已损坏或不是有效的 .xlsx 工作簿，请用 Excel 或 WPS 重新保存后上传。") from None
-    except Exception:  # calamine raises its own errors for broken XML etc.
-        raise UploadRefused("文件已损坏或不是有效的 .xlsx 工作簿，请用 Excel 或 WPS 重新保存后上传。") from None
+            sheet = workbook.get_sheet_by_name(name)
+            if sheet.height and any(any(c != "" for c in row) for row in sheet.to_python(nrows=50)):
+                # iter_rows yields rows from row 1 of the sheet: enumerate gives Excel's numbers.
+                return name, sheet.total_height, _guarded(enumerate(sheet.iter_rows(), start=1))
+        return (candidates[0] if candidates else ""), 0, iter(())
+    except UploadRefused:
+        raise
+    except Exception as exc:  # calamine raises its own errors for passwords, broken XML etc.
+        text = str(exc).lower()
+        raise UploadRefused(_ENCRYPTED if "password" in text or "encrypt" in text else _BROKEN) from None
+
+
+def _guarded(rows):
+    try:
+        yield from rows
+    except Exception:
+        raise UploadRefused(_BROKEN) from None
 
 
 def _decode(raw):

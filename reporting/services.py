@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from .excel import Limits, UploadRefused, inspect_upload, read_table
+from .excel import Limits, UploadRefused, inspect_upload, iter_table
 from .models import (
     AuditEvent,
     Category,
@@ -264,7 +264,7 @@ def _enqueue(batch_id, task):
 def file_validate(*, path, name, report, category, progress=None):
     """Inspect, read and validate a file against the category's schema.  Stores nothing."""
     kind = inspect_upload(Path(path), name, Limits.from_settings())
-    _, table = read_table(Path(path), kind)
+    _, total, table = iter_table(Path(path), kind)
     schema = category.get_schema()
     existing = frozenset()
     if schema.doc_number_key:
@@ -273,7 +273,7 @@ def file_validate(*, path, name, report, category, progress=None):
             .exclude(report=report).exclude(doc_number="").values_list("doc_number", flat=True)
         )
     return validate_table(schema, table, existing_doc_numbers=existing, today=timezone.localdate(),
-                          progress=progress)
+                          progress=progress, total=total)
 
 
 def batch_process(*, batch_id):
@@ -357,25 +357,28 @@ def records_insert(rows, *, report, category, batch):
         [
             Record(report=report, unit_id=report.unit_id, category=category, batch=batch, row_number=r.row,
                    doc_number=r.doc_number, subject_name=r.subject_name, credit_code=r.credit_code,
-                   id_number=r.id_number, record_date=r.record_date, data=r.data)
+                   id_number=r.id_number, record_date=r.record_date, data=json.loads(r.data_json))
             for r in rows
         ],
         batch_size=2000,
     )
 
 
-def _copy_records(rows, report, category, batch):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+def _copy_records(rows, report, category, batch, chunk=20_000):
+    # Empty unquoted CSV fields are NULL to COPY: only record_date may be NULL.
+    sql = "COPY {} ({}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({}))".format(
+        Record._meta.db_table, ", ".join(_RECORD_COLUMNS), "doc_number, subject_name, credit_code, id_number"
+    )
     fixed = (report.pk, report.unit_id, category.pk, batch.pk)
-    dumps = json.dumps
-    for r in rows:
-        writer.writerow(fixed + (r.row, r.doc_number, r.subject_name, r.credit_code, r.id_number,
-                                 r.record_date or "", dumps(r.data, ensure_ascii=False)))
-    buffer.seek(0)
-    sql = "COPY {} ({}) FROM STDIN WITH (FORMAT csv)".format(Record._meta.db_table, ", ".join(_RECORD_COLUMNS))
     with connection.cursor() as cursor:
-        cursor.copy_expert(sql, buffer)
+        for start in range(0, len(rows), chunk):
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            for r in rows[start:start + chunk]:
+                writer.writerow(fixed + (r.row, r.doc_number, r.subject_name, r.credit_code, r.id_number,
+                                         r.record_date or "", r.data_json))
+            buffer.seek(0)
+            cursor.copy_expert(sql, buffer)
 
 
 # --- selectors used by several doors -----------------------------------------

@@ -5,6 +5,8 @@ reason); valid rows come back normalised, ready to be stored.
 """
 
 import datetime
+import itertools
+import json
 from dataclasses import dataclass, field
 
 from . import schemas as s
@@ -25,15 +27,21 @@ HEADER_SEARCH_ROWS = 10
 RESIDENT_ID = "居民身份证"
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanRow:
     row: int
-    data: dict
+    # The normalised values as JSON text: ten times smaller in memory than a dict
+    # for a 100,000-row file, and exactly what COPY writes.
+    data_json: str
     doc_number: str = ""
     subject_name: str = ""
     credit_code: str = ""
     id_number: str = ""
     record_date: datetime.date | None = None
+
+    @property
+    def data(self):
+        return json.loads(self.data_json)
 
 
 @dataclass
@@ -50,12 +58,16 @@ class ValidationResult:
         return not self.errors
 
 
-def locate_header(schema, table):
-    """Find the header row and map each schema field to its column index."""
+def _is_blank(cells):
+    return not any(c.strip() if type(c) is str else c is not None for c in cells)
+
+
+def locate_header(schema, head):
+    """Find the header row among the first rows and map each schema field to its column index."""
     wanted = {normalise_header(f.header): f for f in schema.fields}
     required = [f for f in schema.fields if f.required]
     best = None
-    for row_number, cells in table[:HEADER_SEARCH_ROWS]:
+    for row_number, cells in head:
         columns = {}
         for index, cell in enumerate(cells):
             f = wanted.get(normalise_header(cell_text(cell)))
@@ -63,8 +75,6 @@ def locate_header(schema, table):
                 columns[f.key] = index
         if columns and (best is None or len(columns) > len(best[1])):
             best = (row_number, columns)
-    if not table or not any(any(cell_text(c) for c in cells) for _, cells in table):
-        raise UploadRefused("工作表是空的，没有任何数据。请使用下载的模板填写后上传。")
     if best is None:
         raise UploadRefused(
             "在文件前 {} 行中找不到表头。请使用下载的模板，表头应包括：{}。".format(
@@ -78,40 +88,53 @@ def locate_header(schema, table):
     return row_number, columns
 
 
-def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None):
-    """Validate every data row below the header; never stops at the first error."""
+def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None, total=None):
+    """Validate every data row below the header; never stops at the first error.
+
+    `table` is any iterable of (Excel row number, cells); it is read once, so a
+    large sheet is never held in memory twice.  `total` (rows, if known) feeds
+    the progress callback.
+    """
     today = today or datetime.date.today()
-    header_row, columns = locate_header(schema, table)
+    rows = iter(table)
+    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    if all(_is_blank(cells) for _, cells in head):
+        if not head or next((r for r in rows if not _is_blank(r[1])), None) is None:
+            raise UploadRefused("工作表是空的，没有任何数据。请使用下载的模板填写后上传。")
+    header_row, columns = locate_header(schema, head)
     result = ValidationResult(header_row=header_row, columns=columns)
-    checkers = [(f, columns[f.key], _CHECKERS[f.kind]) for f in schema.fields if f.key in columns]
+    checkers = [(f.key, f.header, f.required, columns[f.key], _CHECKERS[f.kind], f)
+                for f in schema.fields if f.key in columns]
     headers = {f.key: f.header for f in schema.fields}
-    absent = [f.key for f in schema.fields if f.key not in columns]
+    absent = {f.key: "" for f in schema.fields if f.key not in columns}
+    date_keys = [f.key for f in schema.fields if f.kind == s.DATE]
     seen_docs = {}
     doc_key = schema.doc_number_key
-    data_rows = [(n, cells) for n, cells in table if n > header_row]
-    for position, (row_number, cells) in enumerate(data_rows):
-        if progress and position % 5000 == 0:
-            progress(position, len(data_rows))
-        width = len(cells)
-        if not any(c != "" and c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
+    dumps = json.dumps
+    add_error = result.errors.append
+    for row_number, cells in itertools.chain(head, rows):
+        if row_number <= header_row:
+            continue
+        if progress and row_number % 5000 == 0:
+            progress(row_number, total or row_number)
+        if _is_blank(cells):
             continue
         result.total_rows += 1
-        data = {}
+        width = len(cells)
+        data = dict(absent)
         errors = []
-        for f, index, checker in checkers:
+        for key, header, required, index, checker, f in checkers:
             raw = cells[index] if index < width else None
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                if f.required:
-                    errors.append((f.header, "必填项不能为空"))
-                data[f.key] = ""
+            if raw is None or raw == "" or (type(raw) is str and not raw.strip()):
+                if required:
+                    errors.append((header, "必填项不能为空"))
+                data[key] = ""
                 continue
             try:
-                data[f.key] = checker(f, raw)
+                data[key] = checker(f, raw)
             except FieldError as exc:
-                errors.append((f.header, str(exc)))
-                data[f.key] = None
-        for key in absent:
-            data[key] = ""
+                errors.append((header, str(exc)))
+                data[key] = None
         errors.extend(_cross_checks(schema, data, headers, today))
         if doc_key and data.get(doc_key):
             doc = data[doc_key]
@@ -123,27 +146,27 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
                 seen_docs[doc] = row_number
         if errors:
             result.error_rows.add(row_number)
-            result.errors.extend({"row": row_number, "column": c, "message": m} for c, m in errors)
+            for column, message in errors:
+                add_error({"row": row_number, "column": column, "message": message})
             continue
-        result.rows.append(_clean_row(schema, row_number, data))
+        record_date = data.get(schema.date_key) or None
+        for key in date_keys:
+            if data[key]:
+                data[key] = data[key].isoformat()
+        result.rows.append(CleanRow(
+            row_number,
+            dumps(data, ensure_ascii=False),
+            data.get(doc_key, "") if doc_key else "",
+            (data.get(schema.subject_key) or "")[:200],
+            data.get("credit_code") or "",
+            data.get("id_number") or "",
+            record_date,
+        ))
     if result.total_rows == 0:
         raise UploadRefused("表头下面没有任何数据行。如本月没有数据，请在报表页面选择“本月无数据”。")
     if progress:
-        progress(len(data_rows), len(data_rows))
+        progress(total or 1, total or 1)
     return result
-
-
-def _clean_row(schema, row_number, data):
-    date_value = data.get(schema.date_key) or None
-    return CleanRow(
-        row=row_number,
-        data={k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in data.items()},
-        doc_number=data.get(schema.doc_number_key, "") if schema.doc_number_key else "",
-        subject_name=(data.get(schema.subject_key) or "")[:200],
-        credit_code=data.get("credit_code") or "",
-        id_number=data.get("id_number") or "",
-        record_date=date_value,
-    )
 
 
 def _cross_checks(schema, data, headers, today):

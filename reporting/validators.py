@@ -5,6 +5,7 @@ Chinese reason.
 """
 
 import datetime
+import functools
 import re
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -45,6 +46,22 @@ def uscc_check_char(first17):
 
 
 def check_uscc(value):
+    code, error = _check_uscc_cached(value)
+    if error:
+        raise FieldError(error)
+    return code
+
+
+@functools.lru_cache(maxsize=65536)
+def _check_uscc_cached(value):
+    """Authority and source-unit codes repeat on every row: check each distinct value once."""
+    try:
+        return _check_uscc(value), None
+    except FieldError as exc:
+        return None, str(exc)
+
+
+def _check_uscc(value):
     code = normalise_code(value)
     if len(code) != 18:
         raise FieldError(f"统一社会信用代码应为18位，实际为{len(code)}位")
@@ -108,7 +125,22 @@ def parse_date(value):
         if 1 <= value < 2958466:
             return _EXCEL_EPOCH + datetime.timedelta(days=int(value))
         raise FieldError(f"“{value}”不是有效日期")
-    text = _SPACES.sub("", to_halfwidth(str(value)))
+    result, error = _parse_date_text(str(value))
+    if error:
+        raise FieldError(error)
+    return result
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_date_text(value):
+    try:
+        return _parse_date_text_uncached(value), None
+    except FieldError as exc:
+        return None, str(exc)
+
+
+def _parse_date_text_uncached(value):
+    text = _SPACES.sub("", to_halfwidth(value))
     # A datetime typed as text: keep the date part.
     if len(text) > 10 and text[4] == "-" and ("T" in text or ":" in text):
         text = text[:10].rstrip("T")
@@ -142,6 +174,8 @@ def parse_decimal(value):
 
 def cell_text(value):
     """A cell as stripped text; whole floats (Excel numbers) lose their '.0'."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
