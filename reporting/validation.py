@@ -125,7 +125,14 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
         errors = []
         for key, header, required, index, checker, f in checkers:
             raw = cells[index] if index < width else None
-            if raw is None or raw == "" or (type(raw) is str and not raw.strip()):
+            if type(raw) is str:
+                raw = raw.strip()
+                if raw and checker is _text:  # the common case, inlined: most columns are text
+                    if len(raw) > f.max_length:
+                        errors.append((header, f"内容过长（{len(raw)} 字），最多 {f.max_length} 字"))
+                    data[key] = raw
+                    continue
+            if raw is None or raw == "":
                 if required:
                     errors.append((header, "必填项不能为空"))
                 data[key] = ""

@@ -6,6 +6,7 @@ Chinese reason.
 
 import datetime
 import functools
+import operator
 import re
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -19,6 +20,8 @@ _ID_CHECK = "10X98765432"
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
 _SPACES = re.compile(r"\s+")
+_PLAIN_CODE = re.compile(r"[0-9A-Za-z]*\Z")  # nothing to normalise but the case
+_USCC_VALID = frozenset(USCC_ALPHABET)
 
 
 class FieldError(ValueError):
@@ -41,7 +44,7 @@ def normalise_header(text):
 
 
 def uscc_check_char(first17):
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -62,11 +65,11 @@ def _check_uscc_cached(value):
 
 
 def _check_uscc(value):
-    code = normalise_code(value)
+    code = value.upper() if _PLAIN_CODE.match(value) else normalise_code(value)
     if len(code) != 18:
         raise FieldError(f"统一社会信用代码应为18位，实际为{len(code)}位")
-    bad = sorted({c for c in code if c not in _USCC_VALUE})
-    if bad:
+    if not _USCC_VALID.issuperset(code):
+        bad = sorted({c for c in code if c not in _USCC_VALUE})
         raise FieldError(f"统一社会信用代码含有非法字符“{''.join(bad)}”（不可使用 I、O、S、V、Z 等）")
     if uscc_check_char(code[:17]) != code[17]:
         raise FieldError("统一社会信用代码校验位错误，请核对是否抄错")
