@@ -8,6 +8,7 @@ CELERY_BROKER_URL to a real Redis broker.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -117,11 +118,22 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+# A publish with Redis down must fail fast: the caller's transaction has
+# already committed a pending mark that the sweep will pick up.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+# Every periodic job, in one place.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-pending-rollups": {"task": "rankings.tasks.sweep_pending_rollups", "schedule": 60.0},
+    "nightly-statistics-rebuild": {
+        "task": "rankings.tasks.rebuild_statistics",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:

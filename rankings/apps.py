@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class RankingsConfig(AppConfig):
     name = "rankings"
-    verbose_name = "排名"
+    verbose_name = "统计与排名"

@@ -18,7 +18,7 @@ def read_csv(name):
 
 @transaction.atomic
 def reference_load():
-    """Create or update every unit and category by code; returns (units, categories) counts."""
+    """Create or update every unit, category and statistics table by code; returns (units, categories)."""
     for row in read_csv("units.csv"):
         Unit.objects.update_or_create(
             code=row["code"],
@@ -31,4 +31,47 @@ def reference_load():
             defaults={"name": row["name"], "measure": row["measure"], "schema": row["schema"],
                       "applies_to": row["applies_to"], "order": order},
         )
+    tables_load()
     return Unit.objects.count(), Category.objects.count()
+
+
+# Layouts of the bulletin's two tables; tables.csv gives their columns.
+TABLE_LAYOUTS = {
+    "county_park": {
+        "name": "县（市）区、园区数据报送情况统计表",
+        "title_template": "{年}年{起}—{止}月份各县（市）区、园区信源单位数据报送情况统计表",
+        "group_kinds": "county park",
+        "show_group_headers": True,
+        "numbered": False,
+        "show_total_row": False,
+        "order": 1,
+    },
+    "department": {
+        "name": "市有关部门数据上报情况表",
+        "title_template": "{年}年{起}—{止}月份市有关部门信源单位数据上报情况",
+        "group_kinds": "department county park",
+        "show_group_headers": False,
+        "numbered": True,
+        "show_total_row": True,
+        "order": 2,
+    },
+}
+
+
+def tables_load():
+    """Create the statistics tables and columns of tables.csv that are missing.
+
+    Admins may edit titles and add columns; a reload (every deployment runs
+    one) must not undo that, so existing tables and columns are left alone.
+    """
+    from rankings.models import StatColumn, StatTable
+
+    rows = read_csv("tables.csv")
+    for code in dict.fromkeys(r["table"] for r in rows):
+        layout = TABLE_LAYOUTS.get(code, {"name": code, "title_template": code})
+        table, _ = StatTable.objects.get_or_create(code=code, defaults=layout)
+        taken = set(table.columns.values_list("position", flat=True))
+        for r in (r for r in rows if r["table"] == code):
+            if table.columns.filter(label=r["label"]).exists() or int(r["position"]) in taken:
+                continue
+            StatColumn.objects.create(table=table, position=int(r["position"]), label=r["label"], source=r["source"])

@@ -152,6 +152,10 @@ def _transition(report, *, allowed_from, to, user, action, message="", **fields)
     old = report.status
     report.refresh_from_db()
     audit(action=action, user=user, report=report, from_status=old, to_status=to, message=message)
+    # Same transaction: the statistics catch up even if the broker is down right now.
+    from rankings.services import rollup_request
+
+    rollup_request(unit_id=report.unit_id, period=report.period)
     return report
 
 

@@ -1,0 +1,162 @@
+"""Rollups: statistics recomputed from the records, never incremented.
+
+A (unit, month) rollup deletes and rebuilds that month's rows inside one
+transaction, under a PostgreSQL advisory lock, so reruns and concurrent runs
+give the exact result.  The full rebuild takes the same lock exclusively.
+On SQLite, which serialises writers, the transaction alone suffices.
+"""
+
+import datetime
+import logging
+
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from reporting.models import MonthlyReport, Record, ReportEntry, ReportStatus
+
+from .models import CategoryStat, ReportStat, RollupMark
+
+logger = logging.getLogger(__name__)
+
+_LOCK_NAMESPACE = 0x5354  # "ST"
+_FULL_KEY = 0
+
+
+def _lock(unit_id=None, period=None):
+    """Full rebuild: exclusive on the namespace.  (unit, month): shared on it, exclusive on the month."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if unit_id is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, _FULL_KEY])
+        else:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_LOCK_NAMESPACE, _FULL_KEY])
+            key = unit_id * 10000 + period.year * 12 + period.month
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE + 1, key])
+
+
+def rollup_request(*, unit_id, period):
+    """Mark (unit, month) for recomputation and enqueue it once the transaction commits.
+
+    Call inside the transaction that changes the report.  If the broker is down
+    the mark stays pending and the periodic sweep enqueues it later.
+    """
+    now = timezone.now()
+    RollupMark.objects.update_or_create(
+        unit_id=unit_id, period=period, defaults={"pending": True, "requested_at": now}
+    )
+    transaction.on_commit(lambda: rollup_enqueue(unit_id=unit_id, period=period))
+
+
+def rollup_enqueue(*, unit_id, period):
+    from .tasks import rollup_unit_month
+
+    try:
+        rollup_unit_month.delay(unit_id, period.isoformat())
+    except Exception:  # broker unreachable: the sweep will pick the mark up
+        logger.warning("could not enqueue rollup of unit %s %s; left pending for the sweep", unit_id, period)
+        return False
+    return True
+
+
+def stats_rollup(*, unit_id, period):
+    """Recompute one unit's statistics for one month from its report and records."""
+    with transaction.atomic():
+        _lock(unit_id, period)
+        CategoryStat.objects.filter(unit_id=unit_id, period=period).delete()
+        ReportStat.objects.filter(unit_id=unit_id, period=period).delete()
+        report = MonthlyReport.objects.filter(unit_id=unit_id, period=period).first()
+        if report is None:
+            return 0
+        ReportStat.objects.create(
+            unit_id=unit_id, period=period, submitted=report.first_submitted_at is not None,
+            on_time=report.on_time, accepted=report.status == ReportStatus.ACCEPTED,
+        )
+        if report.status != ReportStatus.ACCEPTED:
+            return 0
+        stats = _report_values(report)
+        CategoryStat.objects.bulk_create(
+            [CategoryStat(unit_id=unit_id, category_id=c, period=period, value=v) for c, v in stats.items()]
+        )
+        return len(stats)
+
+
+def _report_values(report):
+    """category id -> value for an accepted report: records counted, counts taken, nil as 0."""
+    values = {}
+    for entry in ReportEntry.objects.filter(report=report).select_related("category"):
+        if entry.category.is_records:
+            values[entry.category_id] = 0
+        elif entry.count is not None or entry.is_nil:
+            values[entry.category_id] = entry.count or 0
+    counted = Record.objects.filter(report=report).values_list("category_id").annotate(n=Count("id")).order_by()
+    for category_id, n in counted:
+        values[category_id] = n
+    return values
+
+
+def stats_rebuild():
+    """Recompute every statistics row from the records, in one transaction."""
+    started = timezone.now()
+    with transaction.atomic():
+        _lock()
+        CategoryStat.objects.all().delete()
+        ReportStat.objects.all().delete()
+        reports = list(
+            MonthlyReport.objects.values_list("id", "unit_id", "period", "status", "first_submitted_at", "on_time")
+        )
+        ReportStat.objects.bulk_create(
+            [
+                ReportStat(unit_id=u, period=p, submitted=f is not None, on_time=o, accepted=s == ReportStatus.ACCEPTED)
+                for _, u, p, s, f, o in reports
+            ],
+            batch_size=5000,
+        )
+        accepted = {rid: (u, p) for rid, u, p, s, _, _ in reports if s == ReportStatus.ACCEPTED}
+        values = {}
+        entries = ReportEntry.objects.filter(report__status=ReportStatus.ACCEPTED).values_list(
+            "report_id", "category_id", "category__measure", "count", "is_nil"
+        )
+        for rid, cid, measure, count, is_nil in entries:
+            if measure == "records":
+                values[(rid, cid)] = 0
+            elif count is not None or is_nil:
+                values[(rid, cid)] = count or 0
+        counted = (
+            Record.objects.filter(report__status=ReportStatus.ACCEPTED)
+            .values_list("report_id", "category_id").annotate(n=Count("id")).order_by()
+        )
+        for rid, cid, n in counted:
+            values[(rid, cid)] = n
+        CategoryStat.objects.bulk_create(
+            [
+                CategoryStat(unit_id=accepted[rid][0], category_id=cid, period=accepted[rid][1], value=v)
+                for (rid, cid), v in values.items()
+            ],
+            batch_size=5000,
+        )
+        RollupMark.objects.filter(pending=True, requested_at__lte=started).update(
+            pending=False, completed_at=timezone.now()
+        )
+    return len(values)
+
+
+def mark_run(*, unit_id, period):
+    """Run a marked rollup and clear the mark, unless a newer request arrived meanwhile."""
+    mark = RollupMark.objects.filter(unit_id=unit_id, period=period).first()
+    seen = mark.requested_at if mark else None
+    if mark:
+        RollupMark.objects.filter(pk=mark.pk).update(attempts=mark.attempts + 1)
+    stats_rollup(unit_id=unit_id, period=period)
+    if mark:
+        RollupMark.objects.filter(pk=mark.pk, requested_at=seen).update(pending=False, completed_at=timezone.now())
+
+
+def marks_sweep(*, older_than_seconds=30):
+    """Re-enqueue marks still pending (broker was down, worker died); returns how many."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    pending = list(RollupMark.objects.filter(pending=True, requested_at__lte=cutoff).values_list("unit_id", "period"))
+    for unit_id, period in pending:
+        rollup_enqueue(unit_id=unit_id, period=period)
+    return len(pending)
