@@ -114,6 +114,9 @@ class CategoryStat(models.Model):
         ]
         indexes = [models.Index(fields=["period", "unit"])]
 
+    def __str__(self):
+        return f"{self.unit_id} {self.category_id} {self.period:%Y-%m}: {self.value}"
+
 
 class ReportStat(models.Model):
     """Facts of one unit's monthly report, as of the last rollup."""
@@ -130,6 +133,9 @@ class ReportStat(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["unit", "period"], name="one_report_stat_per_unit_month"),
         ]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.period:%Y-%m}"
 
 
 class RollupMark(models.Model):
@@ -152,3 +158,6 @@ class RollupMark(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["unit", "period"], name="one_rollup_mark_per_unit_month"),
         ]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.period:%Y-%m} {'待汇总' if self.pending else '已完成'}"
