@@ -4,8 +4,9 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, Sum
+from django.utils import timezone
 
-from reporting.models import Category, Unit, UnitKind
+from reporting.models import Category, MonthlyReport, Record, ReportEntry, ReportStatus, Unit, UnitKind
 
 from .models import MONTHLY_REPORTS, ROW_TOTAL, CategoryStat, ReportStat, StatTable
 
@@ -66,14 +67,31 @@ def period_range(year, first, last):
     return datetime.date(year, first, 1), datetime.date(year, last, 1)
 
 
-def last_accepted_month(year):
-    """The last month of the year with accepted data, or None."""
-    latest = ReportStat.objects.filter(accepted=True, period__year=year).aggregate(m=Max("period"))["m"]
+def _accepted(units=None):
+    stats = ReportStat.objects.filter(accepted=True)
+    return stats if units is None else stats.filter(unit__in=[u.pk for u in units])
+
+
+def last_accepted_month(year, *, units=None):
+    """The last month of the year with accepted data (of these units), or None."""
+    latest = _accepted(units).filter(period__year=year).aggregate(m=Max("period"))["m"]
     return latest.month if latest else None
 
 
-def default_range(year):
-    return 1, last_accepted_month(year) or 1
+def default_range(year, *, units=None):
+    return 1, last_accepted_month(year, units=units) or 1
+
+
+def years_with_data(*, units=None):
+    """Years with accepted months (of these units), newest first."""
+    return sorted({d.year for d in _accepted(units).dates("period", "year")}, reverse=True)
+
+
+def default_year(*, units=None, years=None):
+    """This year if it has accepted data, else the latest year that has, else this year."""
+    this_year = timezone.localdate().year
+    years = years_with_data(units=units) if years is None else years
+    return this_year if this_year in years or not years else years[0]
 
 
 def table_compute(table, *, year, first=1, last=12, units=None):
@@ -89,18 +107,17 @@ def table_compute(table, *, year, first=1, last=12, units=None):
 
     sums = {}
     any_data = set()
-    stats = (
-        CategoryStat.objects.filter(period__range=(start, end))
-        .values_list("unit_id", "category_id").annotate(v=Sum("value")).order_by()
-    )
+    stats = CategoryStat.objects.filter(period__range=(start, end))
+    reports = ReportStat.objects.filter(period__range=(start, end), accepted=True)
+    if units is not None:
+        stats = stats.filter(unit__in=[u.pk for u in all_units])
+        reports = reports.filter(unit__in=[u.pk for u in all_units])
+    stats = stats.values_list("unit_id", "category_id").annotate(v=Sum("value")).order_by()
     for unit_id, category_id, value in stats:
         sums[(unit_id, category_id)] = value
         if value:
             any_data.add(unit_id)
-    accepted = dict(
-        ReportStat.objects.filter(period__range=(start, end), accepted=True)
-        .values_list("unit_id").annotate(n=Count("id")).order_by()
-    )
+    accepted = dict(reports.values_list("unit_id").annotate(n=Count("id")).order_by())
 
     groups = {kind: TableGroup(kind=kind, label=KIND_LABELS[kind]) for kind in table.kinds}
     ordered = sorted(all_units, key=lambda u: (table.kinds.index(u.kind), u.order, u.code))
@@ -144,3 +161,64 @@ def unit_trend(unit, *, year, table):
         c.label: [sum(monthly.get((m, code), 0) for code in c.category_codes) for m in range(1, 13)]
         for c in columns
     }
+
+
+# --- drilling into a cell: these read the accepted reports and their records ---
+
+
+def column_categories(column):
+    """The categories behind a column's cells, in column order; for =row_total those of every category column."""
+    if column.source == ROW_TOTAL:
+        codes = [code for c in column.table.columns.order_by("position") for code in c.category_codes]
+    else:
+        codes = column.category_codes
+    by_code = Category.objects.in_bulk(codes, field_name="code")
+    return [by_code[code] for code in dict.fromkeys(codes) if code in by_code]
+
+
+@dataclass
+class CellMonth:
+    report: MonthlyReport
+    values: list  # int per category, in the order given
+    total: int
+
+
+def cell_months(unit, *, categories, year, first, last):
+    """The unit's accepted reports in the range, each with its value per category:
+    records counted, counts as entered (nil is 0)."""
+    reports = list(
+        MonthlyReport.objects.filter(
+            unit=unit, period__range=period_range(year, first, last), status=ReportStatus.ACCEPTED
+        ).select_related("unit").order_by("period")
+    )
+    values = {}
+    records = [c.pk for c in categories if c.is_records]
+    counts = [c.pk for c in categories if not c.is_records]
+    if reports and records:
+        counted = (
+            Record.objects.filter(report__in=reports, category__in=records)
+            .values_list("report_id", "category_id").annotate(n=Count("id")).order_by()
+        )
+        values.update(((r, c), n) for r, c, n in counted)
+    if reports and counts:
+        entries = ReportEntry.objects.filter(report__in=reports, category__in=counts).values_list(
+            "report_id", "category_id", "count"
+        )
+        values.update(((r, c), n or 0) for r, c, n in entries)
+    months = []
+    for report in reports:
+        row = [values.get((report.pk, c.pk), 0) for c in categories]
+        months.append(CellMonth(report=report, values=row, total=sum(row)))
+    return months
+
+
+def cell_records(unit, *, categories, year, first, last):
+    """The records behind a cell: those of the unit's accepted reports in the range."""
+    return (
+        Record.objects.filter(
+            unit=unit, category__in=[c.pk for c in categories if c.is_records],
+            report__status=ReportStatus.ACCEPTED, report__period__range=period_range(year, first, last),
+        )
+        .select_related("report", "category")
+        .order_by("report__period", "category__order", "row_number", "id")
+    )

@@ -55,7 +55,8 @@ def rollup_enqueue(*, unit_id, period):
     try:
         rollup_unit_month.delay(unit_id, period.isoformat())
     except Exception:  # broker unreachable: the sweep will pick the mark up
-        logger.warning("could not enqueue rollup of unit %s %s; left pending for the sweep", unit_id, period)
+        logger.warning("could not enqueue rollup of unit %s %s; left pending for the sweep", unit_id, period,
+                       exc_info=True)
         return False
     return True
 
@@ -159,4 +160,12 @@ def marks_sweep(*, older_than_seconds=30):
     pending = list(RollupMark.objects.filter(pending=True, requested_at__lte=cutoff).values_list("unit_id", "period"))
     for unit_id, period in pending:
         rollup_enqueue(unit_id=unit_id, period=period)
+    return len(pending)
+
+
+def marks_run_pending():
+    """Run every pending mark here and now (the `rollup` command without arguments); returns how many."""
+    pending = list(RollupMark.objects.filter(pending=True).order_by("period", "unit_id").values_list("unit_id", "period"))
+    for unit_id, period in pending:
+        mark_run(unit_id=unit_id, period=period)
     return len(pending)

@@ -15,6 +15,8 @@ _RETRYING = {
     "retry_backoff_max": 60,
     "retry_jitter": True,
     "max_retries": 5,
+    # Also the delay before re-running a task whose worker process died.
+    "default_retry_delay": 2,
 }
 
 
