@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -143,13 +143,14 @@ def nil_declare(*, report, category, user):
 def _transition(report, *, allowed_from, to, user, action, message="", **fields):
     """Change status with a conditional UPDATE so two reviewers cannot both win."""
     now = timezone.now()
+    # The caller's object may be stale: read the status being left from the locked row, not from it.
+    old = MonthlyReport.objects.select_for_update().filter(pk=report.pk).values_list("status", flat=True).first()
     updated = MonthlyReport.objects.filter(pk=report.pk, status__in=allowed_from).update(
         status=to, updated_at=now, **fields
     )
     if not updated:
         report.refresh_from_db()
         raise ServiceError(f"{report} 当前状态为“{report.get_status_display()}”，不能执行此操作。")
-    old = report.status
     report.refresh_from_db()
     audit(action=action, user=user, report=report, from_status=old, to_status=to, message=message)
     # Same transaction: the statistics catch up even if the broker is down right now.
@@ -312,7 +313,8 @@ def batch_process(*, batch_id):
     batch.valid_rows = len(result.rows)
     batch.error_count = len(result.errors)
     batch.errors = result.errors[:MAX_STORED_ERRORS]
-    if result.errors and not batch.keep_valid_rows:
+    # Keeping the good rows of a file that has none would silently wipe the category's stored rows.
+    if result.errors and not (batch.keep_valid_rows and result.rows):
         msg = f"共 {result.total_rows} 行，其中 {len(result.error_rows)} 行有错误（{len(result.errors)} 处），本次未导入任何数据。"
         return _finish(batch, ImportBatch.Status.FAILED, message=msg, action=AuditEvent.Action.IMPORT_FAILED)
 
@@ -333,6 +335,10 @@ def batch_process(*, batch_id):
             return _finish(batch, ImportBatch.Status.SUCCEEDED, message=msg, action=AuditEvent.Action.IMPORTED)
     except ServiceError as exc:
         return _finish(batch, ImportBatch.Status.REFUSED, message=str(exc), action=AuditEvent.Action.IMPORT_REFUSED)
+    except IntegrityError:
+        # Another upload of this unit and category stored one of these 文书号 after we validated.
+        msg = "文书号与同时导入的其他文件重复，本次未导入任何数据，请重新上传以查看具体重复的行。"
+        return _finish(batch, ImportBatch.Status.REFUSED, message=msg, action=AuditEvent.Action.IMPORT_REFUSED)
 
 
 def _finish(batch, status, *, message, action):
@@ -374,7 +380,8 @@ def _copy_records(rows, report, category, batch, chunk=20_000):
         Record._meta.db_table, ", ".join(_RECORD_COLUMNS), "doc_number, subject_name, credit_code, id_number"
     )
     fixed = (report.pk, report.unit_id, category.pk, batch.pk)
-    with connection.cursor() as cursor:
+    # copy_expert is not wrapped by Django: translate psycopg2's errors (IntegrityError) ourselves.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         for start in range(0, len(rows), chunk):
             buffer = io.StringIO()
             writer = csv.writer(buffer)

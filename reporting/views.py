@@ -1,7 +1,383 @@
+"""Pages of the reporting portal.
+
+Each view: a scoped fetch (selectors), a form, one service call, then a
+redirect or a render.  A unit's reporter never reaches another unit's rows:
+they are not in the queryset, so they are a 404.
+"""
+
+import io
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import exports, selectors, services
+from .excel import UploadRefused
+from .forms import CountForm, QueueFilterForm, ReviewForm, UploadForm, parse_period
+from .models import Category, ImportBatch
+from .validators import mask_id_number
+
+RECORDS_PER_PAGE = 50
+REPORTS_PER_PAGE = 50
+ERRORS_SHOWN = 500
+MASKED_KEYS = ("id_number",)
+
+
+def office_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_office:
+            raise PermissionDenied("只有市信用办工作人员可以访问此页面。")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _report(request, unit_code, period):
+    """The user's view of a unit's month: created on first visit once the month has begun."""
+    unit = get_object_or_404(selectors.units_visible_to(request.user), code=unit_code)
+    report = selectors.reports_visible_to(request.user).filter(unit=unit, period=period).first()
+    if report is not None:
+        return report
+    if selectors.is_future(period):
+        raise Http404("该月份尚未开始。")
+    return services.report_get_or_create(unit=unit, period=period, user=request.user)
+
+
+def _category(report, category_code):
+    return get_object_or_404(Category, code=category_code, pk__in=report.entries.values("category_id"))
+
+
+def _batch(request, batch_id):
+    return get_object_or_404(selectors.batches_visible_to(request.user), pk=batch_id)
+
+
+def _edit_blocker(report, user):
+    """Why the user cannot change the report's data now, or "" when they can."""
+    try:
+        services.report_check_editable(report=report, user=user)
+    except services.ServiceError as exc:
+        return str(exc)
+    return ""
+
+
+def _form_errors(request, form):
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+def _back_to(report, category=None):
+    anchor = f"#cat-{category.code}" if category is not None else ""
+    return redirect(report.get_absolute_url() + anchor)
+
+
+# --- a unit's pages -------------------------------------------------------------
 
 
 @login_required
 def home(request):
-    return render(request, "reporting/home.html")
+    if request.user.is_office:
+        return redirect("review_queue")
+    unit = request.user.unit
+    if unit is None:
+        return render(request, "reporting/no_unit.html")
+    years = selectors.unit_years(unit)
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        year = years[0]
+    if year not in years:
+        year = years[0]
+    return render(
+        request,
+        "reporting/home.html",
+        {
+            "unit": unit,
+            "year": year,
+            "years": years,
+            "months": selectors.unit_year(unit, year),
+            "due_now": selectors.unit_due_now(unit),
+            "returned": selectors.unit_returned_reports(unit),
+        },
+    )
+
+
+@login_required
+def report_detail(request, unit_code, period):
+    report = _report(request, unit_code, period)
+    rows = selectors.report_entry_rows(report)
+    due_date, lock_date = report.deadlines()
+    return render(
+        request,
+        "reporting/report_detail.html",
+        {
+            "report": report,
+            "rows": rows,
+            "untouched": [r.category for r in rows if not r.entry.is_filled],
+            "due_date": due_date,
+            "lock_date": lock_date,
+            "edit_blocker": _edit_blocker(report, request.user),
+            "upload_form": UploadForm(),
+            "review_form": ReviewForm(),
+            "events": selectors.report_audit_events(report)[:200],
+            "max_upload_mb": UploadForm.max_mb(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def report_upload(request, unit_code, period, category_code):
+    report = _report(request, unit_code, period)
+    category = _category(report, category_code)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to(report, category)
+    upload = form.cleaned_data["file"]
+    try:
+        batch = services.batch_create(
+            report=report, category=category, fileobj=upload, name=upload.name, user=request.user
+        )
+    except (services.ServiceError, UploadRefused) as exc:
+        messages.error(request, str(exc))
+        return _back_to(report, category)
+    batch = services.batch_dispatch(batch)
+    return redirect("batch_detail", batch.pk)
+
+
+@require_POST
+@login_required
+def report_count(request, unit_code, period, category_code):
+    report = _report(request, unit_code, period)
+    category = _category(report, category_code)
+    form = CountForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to(report, category)
+    try:
+        entry = services.count_set(
+            report=report, category=category, count=form.cleaned_data["count"], user=request.user
+        )
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"已保存“{category.name}”本月数量：{entry.count}。")
+    return _back_to(report, category)
+
+
+@require_POST
+@login_required
+def report_nil(request, unit_code, period, category_code):
+    report = _report(request, unit_code, period)
+    category = _category(report, category_code)
+    try:
+        services.nil_declare(report=report, category=category, user=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"已声明“{category.name}”本月无数据。")
+    return _back_to(report, category)
+
+
+@require_POST
+@login_required
+def report_submit(request, unit_code, period):
+    report = _report(request, unit_code, period)
+    try:
+        services.report_submit(report=report, user=request.user, confirm_nil=request.POST.get("confirm_nil") == "1")
+    except services.NeedsConfirmation as exc:
+        return render(request, "reporting/report_submit_confirm.html", {"report": report, "categories": exc.categories})
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{report.unit}{report.period_label}的报表已提交，等待市信用办审核。")
+    return _back_to(report)
+
+
+@login_required
+def report_records(request, unit_code, period, category_code):
+    report = _report(request, unit_code, period)
+    category = _category(report, category_code)
+    if not category.is_records:
+        raise Http404("该类别没有逐条记录。")
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.record_search(report, category, query), RECORDS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    fields = category.get_schema().fields
+    masked = () if request.user.is_office else MASKED_KEYS
+    rows = [(record, [_cell(record.data.get(f.key), f.key in masked) for f in fields]) for record in page]
+    return render(
+        request,
+        "reporting/report_records.html",
+        {
+            "report": report,
+            "category": category,
+            "fields": fields,
+            "page": page,
+            "rows": rows,
+            "query": query,
+            "masked": bool(masked),
+        },
+    )
+
+
+def _cell(value, mask):
+    text = "" if value is None else str(value)
+    return mask_id_number(text) if mask else text
+
+
+# --- import batches -------------------------------------------------------------
+
+
+@login_required
+def batch_detail(request, batch_id):
+    batch = _batch(request, batch_id)
+    return render(
+        request,
+        "reporting/batch_detail.html",
+        {
+            "batch": batch,
+            "report": batch.report,
+            "errors": batch.errors[:ERRORS_SHOWN],
+            "errors_hidden": max(0, batch.error_count - ERRORS_SHOWN),
+            "error_rows": batch.total_rows - batch.valid_rows,
+            "can_keep_valid": _can_keep_valid(batch) and not _edit_blocker(batch.report, request.user),
+        },
+    )
+
+
+@login_required
+def batch_progress(request, batch_id):
+    batch = _batch(request, batch_id)
+    if batch.is_finished:
+        response = HttpResponse('<div id="batch-progress">处理完成，正在刷新页面…</div>')
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "reporting/_batch_progress.html", {"batch": batch})
+
+
+def _can_keep_valid(batch):
+    return batch.status == ImportBatch.Status.FAILED and batch.valid_rows > 0
+
+
+@require_POST
+@login_required
+def batch_keep_valid(request, batch_id):
+    """Explicitly import only the good rows of a failed upload, as a new batch of the same file."""
+    batch = _batch(request, batch_id)
+    if not _can_keep_valid(batch):
+        messages.error(request, "只有校验未通过且含有正确行的导入才能“仅导入正确的行”。")
+        return redirect("batch_detail", batch.pk)
+    try:
+        with batch.file.open("rb") as f:
+            new_batch = services.batch_create(
+                report=batch.report,
+                category=batch.category,
+                fileobj=f,
+                name=batch.original_name,
+                user=request.user,
+                keep_valid_rows=True,
+            )
+    except (services.ServiceError, UploadRefused) as exc:
+        messages.error(request, str(exc))
+        return redirect("batch_detail", batch.pk)
+    new_batch = services.batch_dispatch(new_batch)
+    return redirect("batch_detail", new_batch.pk)
+
+
+@login_required
+def batch_file(request, batch_id):
+    batch = _batch(request, batch_id)
+    if not batch.file or not batch.file.storage.exists(batch.file.name):
+        raise Http404("原始文件不存在。")
+    return FileResponse(batch.file.open("rb"), as_attachment=True, filename=batch.original_name)
+
+
+@login_required
+def batch_errors(request, batch_id):
+    batch = _batch(request, batch_id)
+    if not batch.errors:
+        raise Http404("该次导入没有错误。")
+    return FileResponse(
+        io.BytesIO(exports.error_report_workbook(batch)),
+        as_attachment=True,
+        filename=exports.error_report_filename(batch),
+    )
+
+
+@login_required
+def category_template(request, category_code):
+    category = get_object_or_404(selectors.records_category(category_code))
+    return FileResponse(
+        io.BytesIO(exports.template_workbook(category)),
+        as_attachment=True,
+        filename=exports.template_filename(category),
+    )
+
+
+# --- the office -----------------------------------------------------------------
+
+
+@require_POST
+@office_required
+def report_review(request, unit_code, period):
+    report = _report(request, unit_code, period)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to(report)
+    action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
+    try:
+        if action == "accept":
+            services.report_accept(report=report, user=request.user)
+        elif action == "return":
+            services.report_return(report=report, user=request.user, reason=reason)
+        else:
+            services.report_reopen(report=report, user=request.user, reason=reason)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        done = {"accept": "已审核通过", "return": "已退回", "reopen": "已重新打开并退回单位修改"}[action]
+        messages.success(request, f"{report}{done}。")
+    return _back_to(report)
+
+
+@office_required
+def review_queue(request):
+    data = request.GET.copy()
+    data.setdefault("status", "submitted")
+    form = QueueFilterForm(data)
+    filters = form.cleaned_data if form.is_valid() else {"status": "submitted"}
+    reports = selectors.review_queue(
+        kind=filters.get("kind", ""), period=filters.get("month"), status=filters.get("status", "")
+    )
+    page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "reporting/review_queue.html", {"form": form, "page": page})
+
+
+@office_required
+def month_overview(request, period=None):
+    if period is None:
+        chosen = parse_period(request.GET.get("month", ""))
+        if chosen is not None:
+            return redirect("month_overview", chosen)
+        period = selectors.previous_month(timezone.localdate())
+    return render(
+        request,
+        "reporting/month_overview.html",
+        {
+            "period": period,
+            "period_label": f"{period.year}年{period.month}月",
+            **selectors.month_overview(period),
+        },
+    )

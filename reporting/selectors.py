@@ -1,0 +1,232 @@
+"""Selectors: the read side of the reporting app.
+
+Every queryset a view shows starts from the user: a unit's reporter sees only
+their own unit, the office sees every unit.  Scoping happens here, in the
+queryset, so a row the user may not see is simply not found (a 404).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import (
+    AuditEvent,
+    Category,
+    ImportBatch,
+    MonthlyReport,
+    Record,
+    ReportStatus,
+    Unit,
+    UnitKind,
+    month_start,
+    next_month,
+)
+
+# The order the office reads its units in (as the bulletin's tables do).
+KIND_ORDER = (UnitKind.COUNTY, UnitKind.PARK, UnitKind.DEPARTMENT)
+
+
+def units_visible_to(user):
+    if user.is_office:
+        return Unit.objects.all()
+    if user.unit_id is None:
+        return Unit.objects.none()
+    return Unit.objects.filter(pk=user.unit_id)
+
+
+def reports_visible_to(user):
+    return MonthlyReport.objects.filter(unit__in=units_visible_to(user)).select_related("unit", "reviewed_by")
+
+
+def batches_visible_to(user):
+    return ImportBatch.objects.filter(report__unit__in=units_visible_to(user)).select_related(
+        "report__unit", "category", "user"
+    )
+
+
+def previous_month(period):
+    return (period.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def current_month():
+    return timezone.localdate().replace(day=1)
+
+
+def is_future(period):
+    return period > current_month()
+
+
+def deadline_for(period):
+    """(due date, lock date) of a month, whether or not any report exists for it."""
+    return MonthlyReport(period=period).deadlines()
+
+
+# --- a unit's home -------------------------------------------------------------
+
+
+@dataclass
+class MonthCell:
+    period: datetime.date
+    report: MonthlyReport | None
+    due_date: datetime.date
+    is_future: bool
+
+    @property
+    def is_overdue(self):
+        not_sent = self.report is None or self.report.first_submitted_at is None
+        return not_sent and not self.is_future and timezone.localdate() > self.due_date
+
+    @property
+    def url(self):
+        if self.report is not None:
+            return self.report.get_absolute_url()
+        return None
+
+
+def unit_year(unit, year):
+    """The 12 months of a year for one unit, with their reports (or None)."""
+    reports = {r.period: r for r in MonthlyReport.objects.filter(unit=unit, period__year=year).select_related("unit")}
+    cells = []
+    for month in range(1, 13):
+        period = month_start(year, month)
+        cells.append(
+            MonthCell(
+                period=period, report=reports.get(period), due_date=deadline_for(period)[0], is_future=is_future(period)
+            )
+        )
+    return cells
+
+
+def unit_years(unit):
+    """Years the unit can browse, newest first: from its first report (or last year) to this year."""
+    this_year = timezone.localdate().year
+    first = MonthlyReport.objects.filter(unit=unit).order_by("period").values_list("period", flat=True).first()
+    start = min(first.year, this_year - 1) if first else this_year - 1
+    return list(range(this_year, start - 1, -1))
+
+
+def unit_due_now(unit):
+    """The month the unit should be reporting now (last month), unless already sent."""
+    period = previous_month(current_month())
+    report = MonthlyReport.objects.filter(unit=unit, period=period).first()
+    if report is not None and report.status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED):
+        return None
+    return MonthCell(period=period, report=report, due_date=deadline_for(period)[0], is_future=False)
+
+
+def unit_returned_reports(unit):
+    return MonthlyReport.objects.filter(unit=unit, status=ReportStatus.RETURNED).select_related("unit", "reviewed_by")
+
+
+# --- a month's report -----------------------------------------------------------
+
+
+@dataclass
+class EntryRow:
+    entry: object
+    last_batch: ImportBatch | None
+
+    @property
+    def category(self):
+        return self.entry.category
+
+
+def report_entry_rows(report):
+    """The report's categories, each with its most recent upload."""
+    last = {}
+    for batch in report.batches.order_by("-created_at", "-id"):
+        last.setdefault(batch.category_id, batch)
+    entries = report.entries.select_related("category", "current_batch").order_by("category__order", "category__code")
+    return [EntryRow(entry=e, last_batch=last.get(e.category_id)) for e in entries]
+
+
+def report_audit_events(report):
+    return AuditEvent.objects.filter(report=report).select_related("actor", "category", "batch")
+
+
+def record_search(report, category, query=""):
+    records = Record.objects.filter(report=report, category=category).order_by("row_number", "id")
+    query = query.strip()
+    if query:
+        records = records.filter(
+            Q(subject_name__icontains=query) | Q(doc_number__icontains=query) | Q(credit_code__icontains=query)
+        )
+    return records
+
+
+def records_category(code):
+    return Category.objects.filter(code=code, measure=Category.Measure.RECORDS)
+
+
+# --- the office ------------------------------------------------------------------
+
+
+def review_queue(*, kind="", period=None, status=""):
+    reports = MonthlyReport.objects.select_related("unit").order_by("-period", "submitted_at", "unit__order")
+    if kind:
+        reports = reports.filter(unit__kind=kind)
+    if period is not None:
+        reports = reports.filter(period=period)
+    if status:
+        reports = reports.filter(status=status)
+    return reports
+
+
+OVERVIEW_STATES = (
+    ("submitted", "已提交", "primary"),
+    ("accepted", "已通过", "success"),
+    ("returned", "已退回", "warning"),
+    ("draft", "填报中", "secondary"),
+    ("missing", "未填报", "dark"),
+    ("late", "逾期", "danger"),
+)
+
+
+@dataclass
+class OverviewRow:
+    unit: Unit
+    report: MonthlyReport | None
+    due_date: datetime.date
+
+    @property
+    def state(self):
+        return self.report.status if self.report is not None else "missing"
+
+    @property
+    def state_label(self):
+        return self.report.get_status_display() if self.report is not None else "未填报"
+
+    @property
+    def is_late(self):
+        """Submitted after the due date, or still not submitted once it has passed."""
+        if self.report is not None and self.report.first_submitted_at is not None:
+            return self.report.on_time is False
+        return timezone.localdate() > self.due_date
+
+
+def month_overview(period):
+    """Every active unit's state for one month, grouped by kind, with totals per state."""
+    reports = {r.unit_id: r for r in MonthlyReport.objects.filter(period=period)}
+    due_date = deadline_for(period)[0]
+    rows = [
+        OverviewRow(unit=u, report=reports.get(u.pk), due_date=due_date) for u in Unit.objects.filter(is_active=True)
+    ]
+    counts = {code: 0 for code, _, _ in OVERVIEW_STATES}
+    for row in rows:
+        counts[row.state] += 1
+        counts["late"] += row.is_late
+    groups = [
+        (label, [r for r in rows if r.unit.kind == kind])
+        for kind, label in ((k, UnitKind(k).label) for k in KIND_ORDER)
+    ]
+    totals = [(code, label, css, counts[code]) for code, label, css in OVERVIEW_STATES]
+    return {
+        "groups": groups,
+        "totals": totals,
+        "due_date": due_date,
+        "unit_count": len(rows),
+        "previous": previous_month(period),
+        "next": next_month(period),
+    }
