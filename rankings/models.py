@@ -126,6 +126,14 @@ class ReportStat(models.Model):
     submitted = models.BooleanField("已提交")
     on_time = models.BooleanField("按时报送", null=True)
     accepted = models.BooleanField("已通过")
+    # 双公示及时率: license and penalty records, and those reported within 7 working days.
+    disclosure_total = models.PositiveIntegerField("双公示记录数", default=0)
+    disclosure_timely = models.PositiveIntegerField("按时报送的双公示记录数", default=0)
+    disclosure_unknown = models.PositiveIntegerField("无法判断及时性的记录数", default=0,
+                                                     help_text="日期超出节假日日历数据范围")
+    # 合规率: rows of each category's first upload, and those that passed validation.
+    first_rows_total = models.PositiveIntegerField("首次上传行数", default=0)
+    first_rows_valid = models.PositiveIntegerField("首次上传通过行数", default=0)
 
     class Meta:
         verbose_name = "报表统计"

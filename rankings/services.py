@@ -10,15 +10,20 @@ import datetime
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from reporting.models import MonthlyReport, Record, ReportEntry, ReportStatus
+from reporting.models import ImportBatch, MonthlyReport, Record, ReportEntry, ReportStatus
+from reporting.schemas import SCHEMAS
 
 from .models import CategoryStat, ReportStat, RollupMark
+from .workdays import CalendarUnknown, reported_in_time
 
 logger = logging.getLogger(__name__)
 
+DISCLOSURE_SCHEMAS = [code for code, schema in SCHEMAS.items() if schema.disclosure]
+_QUALITY_FIELDS = ("disclosure_total", "disclosure_timely", "disclosure_unknown", "first_rows_total",
+                   "first_rows_valid")
 _LOCK_NAMESPACE = 0x5354  # "ST"
 _FULL_KEY = 0
 
@@ -70,11 +75,13 @@ def stats_rollup(*, unit_id, period):
         report = MonthlyReport.objects.filter(unit_id=unit_id, period=period).first()
         if report is None:
             return 0
+        accepted = report.status == ReportStatus.ACCEPTED
         ReportStat.objects.create(
             unit_id=unit_id, period=period, submitted=report.first_submitted_at is not None,
-            on_time=report.on_time, accepted=report.status == ReportStatus.ACCEPTED,
+            on_time=report.on_time, accepted=accepted,
+            **(_quality_facts(MonthlyReport.objects.filter(pk=report.pk))[report.pk] if accepted else {}),
         )
-        if report.status != ReportStatus.ACCEPTED:
+        if not accepted:
             return 0
         stats = _report_values(report)
         CategoryStat.objects.bulk_create(
@@ -91,10 +98,35 @@ def _report_values(report):
             values[entry.category_id] = 0
         elif entry.count is not None or entry.is_nil:
             values[entry.category_id] = entry.count or 0
-    counted = Record.objects.filter(report=report).values_list("category_id").annotate(n=Count("id")).order_by()
+    counted = Record.objects.filter(report=report).values_list("category_id").annotate(n=Count("*")).order_by()
     for category_id, n in counted:
         values[category_id] = n
     return values
+
+
+def _quality_facts(reports):
+    """report id -> 双公示 timeliness and first-upload compliance counts, for the given reports."""
+    facts = {rid: dict.fromkeys(_QUALITY_FIELDS, 0) for rid in reports.values_list("id", flat=True)}
+    disclosure = (
+        Record.objects.filter(report__in=reports, category__schema__in=DISCLOSURE_SCHEMAS)
+        .values_list("report_id", "record_date", "batch__created_at__date").annotate(n=Count("*")).order_by()
+    )
+    for rid, decided, reported, n in disclosure:
+        f = facts[rid]
+        f["disclosure_total"] += n
+        try:
+            if decided is not None and reported_in_time(decided, reported):
+                f["disclosure_timely"] += n
+        except CalendarUnknown:
+            f["disclosure_unknown"] += n
+    first = (
+        ImportBatch.objects.filter(report__in=reports, is_first_upload=True)
+        .values_list("report_id").annotate(total=Sum("total_rows"), valid=Sum("valid_rows")).order_by()
+    )
+    for rid, total, valid in first:
+        facts[rid]["first_rows_total"] = total or 0
+        facts[rid]["first_rows_valid"] = valid or 0
+    return facts
 
 
 def stats_rebuild():
@@ -107,10 +139,12 @@ def stats_rebuild():
         reports = list(
             MonthlyReport.objects.values_list("id", "unit_id", "period", "status", "first_submitted_at", "on_time")
         )
+        quality = _quality_facts(MonthlyReport.objects.filter(status=ReportStatus.ACCEPTED))
         ReportStat.objects.bulk_create(
             [
-                ReportStat(unit_id=u, period=p, submitted=f is not None, on_time=o, accepted=s == ReportStatus.ACCEPTED)
-                for _, u, p, s, f, o in reports
+                ReportStat(unit_id=u, period=p, submitted=f is not None, on_time=o, accepted=s == ReportStatus.ACCEPTED,
+                           **quality.get(rid, {}))
+                for rid, u, p, s, f, o in reports
             ],
             batch_size=5000,
         )
@@ -126,7 +160,7 @@ def stats_rebuild():
                 values[(rid, cid)] = count or 0
         counted = (
             Record.objects.filter(report__status=ReportStatus.ACCEPTED)
-            .values_list("report_id", "category_id").annotate(n=Count("id")).order_by()
+            .values_list("report_id", "category_id").annotate(n=Count("*")).order_by()
         )
         for rid, cid, n in counted:
             values[(rid, cid)] = n
