@@ -169,3 +169,43 @@ class RollupMark(models.Model):
 
     def __str__(self):
         return f"{self.unit_id} {self.period:%Y-%m} {'待汇总' if self.pending else '已完成'}"
+
+
+class IndicatorWeight(models.Model):
+    """The weight of one indicator in the composite score (edited by admins)."""
+
+    code = models.CharField("指标", max_length=20, unique=True, choices=[
+        ("completeness", "报送完整率"), ("on_time", "按时报送率"), ("disclosure", "双公示及时率"),
+        ("compliance", "合规率"), ("volume", "报送量"),
+    ])
+    weight = models.PositiveSmallIntegerField("权重", help_text="各指标按权重加权平均得到 0–100 的综合得分")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "评分权重"
+        verbose_name_plural = "评分权重"
+
+    def __str__(self):
+        return f"{self.get_code_display()}：{self.weight}"
+
+
+class CityRank(models.Model):
+    """The city's national monitoring rank (城市信用监测排名) for a month, entered by the office."""
+
+    period = models.DateField("月份", unique=True, help_text="该月第一天")
+    rank = models.PositiveIntegerField("排名")
+    total_cities = models.PositiveIntegerField("参评城市数")
+    target_rank = models.PositiveIntegerField("目标名次", help_text="如目标为“前50名”，填 50")
+    note = models.CharField("备注", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["period"]
+        verbose_name = "城市信用监测排名"
+        verbose_name_plural = "城市信用监测排名"
+
+    def __str__(self):
+        return f"{self.period:%Y年%m月} 第{self.rank}名/{self.total_cities}"
+
+    @property
+    def meets_target(self):
+        return self.rank <= self.target_rank

@@ -32,7 +32,17 @@ def reference_load():
                       "applies_to": row["applies_to"], "order": order},
         )
     tables_load()
+    weights_load()
     return Unit.objects.count(), Category.objects.count()
+
+
+def weights_load():
+    """Default score weights, created once; admins' edits are kept."""
+    from rankings.indicators import SCORED
+    from rankings.models import IndicatorWeight
+
+    for code, (_, default) in SCORED.items():
+        IndicatorWeight.objects.get_or_create(code=code, defaults={"weight": default})
 
 
 # Layouts of the bulletin's two tables; tables.csv gives their columns.
