@@ -22,7 +22,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/cre
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/credit_portal_bench
 CELERY_TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
-SYSDEPS := chromium fonts-noto-cjk poppler-utils
+SYSDEPS := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 redis-server
 
 # Service probes, run with the venv's Python.  Exit status 0 = reachable.
 define PG_PROBE
