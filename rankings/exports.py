@@ -147,7 +147,8 @@ def _layout(sheet, computed, lead):
     for index, column_width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column_width
     sheet.row_dimensions[2].height = 15 * header_lines + 6
-    sheet.freeze_panes = sheet.cell(row=3, column=len(lead) + 1)
+    first_body_row = 4 if computed.table.show_total_row else 3  # 合计 stays in view with the header
+    sheet.freeze_panes = f"{get_column_letter(len(lead) + 1)}{first_body_row}"
 
     setup = sheet.page_setup
     setup.orientation = "landscape"

@@ -121,20 +121,19 @@ def table_compute(table, *, year, first=1, last=12, units=None):
 
     groups = {kind: TableGroup(kind=kind, label=KIND_LABELS[kind]) for kind in table.kinds}
     ordered = sorted(all_units, key=lambda u: (table.kinds.index(u.kind), u.order, u.code))
+    summed = [(c.label, [category_ids.get(code) for code in c.category_codes]) for c in columns if not c.is_derived]
     for number, unit in enumerate(ordered, start=1):
         values, total = {}, 0
-        for column in columns:
-            if column.source == MONTHLY_REPORTS or column.source == ROW_TOTAL:
-                continue
-            value = sum(sums.get((unit.pk, category_ids.get(code)), 0) for code in column.category_codes)
-            values[column.label] = value
+        for label, ids in summed:
+            value = sum(sums.get((unit.pk, category_id), 0) for category_id in ids)
+            values[label] = value
             total += value
         for column in columns:
             if column.source == MONTHLY_REPORTS:
                 values[column.label] = accepted.get(unit.pk, 0)
             elif column.source == ROW_TOTAL:
                 values[column.label] = total
-        values = {c.label: values[c.label] for c in columns}
+        values = {c.label: values.get(c.label, 0) for c in columns}
         groups[unit.kind].rows.append(
             TableRow(unit=unit, number=number, values=values, total=total, never_reported=unit.pk not in any_data)
         )

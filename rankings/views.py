@@ -200,7 +200,7 @@ def _trend(unit, table, year):
         "grand_total": sum(totals),
         "chart": {
             "months": MONTH_LABELS,
-            "series": [{"name": label, "data": values} for label, values in [*series.items(), ("合计", totals)]],
+            "series": [{"name": label, "data": values} for label, values in [("合计", totals), *series.items()]],
         },
         "chart_id": f"trend-{table.code}",
     }

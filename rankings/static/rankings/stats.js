@@ -17,13 +17,21 @@
       if (element) element.style.display = "none";
       return;
     }
+    var note = document.getElementById("column-chart-note");
     var chart = null;
     function draw() {
       var column = Number(select.value);
       var pairs = data.units.map(function (name, row) { return [name, data.values[row][column]]; });
+      var zero = pairs.filter(function (p) { return p[1] === 0; }).length;
+      // Units with 0 are left out of the bars and counted in the note, so the chart stays readable.
+      pairs = pairs.filter(function (p) { return p[1] > 0; });
       pairs.sort(function (a, b) { return b[1] - a[1]; });
-      element.style.height = Math.max(200, pairs.length * 22 + 50) + "px";
-      if (chart) chart.dispose();
+      note.textContent = pairs.length === 0 ? "所选指标在该期间内没有数据。"
+        : zero ? "其余 " + zero + " 个单位为 0，未画出。" : "";
+      if (chart) { chart.dispose(); chart = null; }
+      element.style.display = pairs.length ? "" : "none";
+      if (!pairs.length) return;
+      element.style.height = Math.max(120, pairs.length * 24 + 50) + "px";
       chart = echarts.init(element);
       chart.setOption({
         animation: false,
