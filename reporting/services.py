@@ -299,6 +299,14 @@ def batch_process(*, batch_id):
     if entry.current_batch and entry.current_batch.sha256 == batch.sha256 and entry.record_count:
         msg = f"该文件与当前已导入的文件完全相同（{entry.record_count} 条），未重复计数。"
         return _finish(batch, ImportBatch.Status.DUPLICATE, message=msg, action=AuditEvent.Action.IMPORT_DUPLICATE)
+    elsewhere = ReportEntry.objects.filter(
+        report__unit=report.unit, category=category, current_batch__sha256=batch.sha256, record_count__gt=0
+    ).exclude(report=report).select_related("report").first()
+    if elsewhere:
+        # Categories without a 文书号 cannot catch this row by row: the same file would count in two months.
+        msg = (f"该文件与 {elsewhere.report.period_label} 已导入的文件完全相同（{elsewhere.record_count} 条），"
+               "未重复计数。如确属本月数据，请核对后重新整理文件。")
+        return _finish(batch, ImportBatch.Status.DUPLICATE, message=msg, action=AuditEvent.Action.IMPORT_DUPLICATE)
 
     def progress(done, total):
         ImportBatch.objects.filter(pk=batch.pk).update(progress=min(95, 5 + int(85 * done / max(total, 1))))

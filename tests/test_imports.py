@@ -328,3 +328,20 @@ def test_xlsx_with_real_dates_and_a_header_below_blank_rows_reports_excel_row_nu
         (4, datetime.date(2019, 8, 5)), (5, datetime.date(2019, 8, 6)),
         (6, datetime.date(2019, 8, 7)), (7, datetime.date(2019, 8, 8)),
     ]
+
+
+def test_identical_file_already_imported_for_another_month_is_not_counted_again(users, upload):
+    from reporting import services
+    from reporting.models import ImportBatch, Record, Unit
+
+    from .factories import period, records, xlsx_bytes
+
+    unit = Unit.objects.get(code="D09")
+    content = xlsx_bytes("activity", records("activity", 4))
+    july = services.report_get_or_create(unit=unit, period=period(2019, 7))
+    august = services.report_get_or_create(unit=unit, period=period(2019, 8))
+    assert upload(july, "integrity_campaign", content).status == ImportBatch.Status.SUCCEEDED
+    second = upload(august, "integrity_campaign", content)
+    assert second.status == ImportBatch.Status.DUPLICATE
+    assert "2019年7月" in second.message
+    assert Record.objects.filter(unit=unit, category__code="integrity_campaign").count() == 4
