@@ -135,22 +135,27 @@ def competition_ranks(items, key):
 def group_ranking(kind, *, year, first, last, today=None):
     """Indicators, ranks, scores and grades of one group (县（市）区, 园区 or 市有关部门)."""
     table = table_for_kind(kind)
+    if table is None:  # no active statistics table shows this group: nothing to rank it on
+        return GroupRanking(kind=kind, label=GROUP_LABELS[kind], table=None, columns=[], rows=[],
+                            weights=weights_in_force())
     computed = table_compute(table, year=year, first=first, last=last)
     rows = [r for g in computed.groups if g.kind == kind for r in g.rows]
     due = months_due(year, first, last, today)
     start, end = period_range(year, first, last)
+    quality = ("disclosure_total", "disclosure_timely", "disclosure_unknown", "first_rows_total", "first_rows_valid")
     facts = {}
-    for stat in ReportStat.objects.filter(period__range=(start, end), unit__kind=kind):
-        f = facts.setdefault(stat.unit_id, dict.fromkeys(
-            ("accepted", "on_time", "disclosure_total", "disclosure_timely", "disclosure_unknown",
-             "first_rows_total", "first_rows_valid"), 0))
-        due_month = stat.period.month in due
-        f["accepted"] += stat.accepted and due_month
-        f["on_time"] += bool(stat.on_time) and due_month
-        if stat.accepted:
-            for key in ("disclosure_total", "disclosure_timely", "disclosure_unknown", "first_rows_total",
-                        "first_rows_valid"):
-                f[key] += getattr(stat, key)
+    # Plain values, not model instances: the departments' year is over 600 rows and the page has a time budget.
+    stats = ReportStat.objects.filter(period__range=(start, end), unit__kind=kind).values_list(
+        "unit_id", "period", "accepted", "on_time", *quality
+    )
+    for unit_id, period, accepted, on_time, *counts in stats:
+        f = facts.setdefault(unit_id, dict.fromkeys(("accepted", "on_time", *quality), 0))
+        due_month = period.month in due
+        f["accepted"] += accepted and due_month
+        f["on_time"] += bool(on_time) and due_month
+        if accepted:
+            for key, n in zip(quality, counts, strict=True):
+                f[key] += n
     indicators = []
     for row in rows:
         f = facts.get(row.unit.pk, {})
@@ -165,15 +170,19 @@ def group_ranking(kind, *, year, first, last, today=None):
     _score(indicators, weights)
     _rank(indicators, computed.labels)
     indicators.sort(key=lambda i: (i.ranks["score"], i.unit.order))
-    unknown = sum(i.disclosure_unknown for i in indicators)
-    warning = ""
-    if unknown:
-        from .workdays import calendar_years
-
-        warning = (f"有 {unknown} 条双公示记录的日期超出节假日日历数据范围（{'—'.join(map(str, calendar_years()))} 年），"
-                   "未计入双公示及时率。请升级 chinese-calendar 后重新汇总。")
     return GroupRanking(kind=kind, label=GROUP_LABELS[kind], table=table, columns=computed.labels, rows=indicators,
-                        weights=weights, calendar_warning=warning)
+                        weights=weights, calendar_warning=calendar_warning(indicators))
+
+
+def calendar_warning(indicators):
+    """The warning about 双公示 records the holiday calendar could not judge, or ""."""
+    unknown = sum(i.disclosure_unknown for i in indicators)
+    if not unknown:
+        return ""
+    from .workdays import calendar_years
+
+    return (f"有 {unknown} 条双公示记录的日期超出节假日日历数据范围（{'—'.join(map(str, calendar_years()))} 年），"
+            "未计入双公示及时率。请升级 chinese-calendar 后重新汇总。")
 
 
 def _score(indicators, weights):

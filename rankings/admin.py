@@ -1,0 +1,42 @@
+"""Admin screens of the rankings: the score weights and the city's monitoring rank."""
+
+from django import forms
+from django.contrib import admin
+
+from .models import CityRank, IndicatorWeight
+
+
+@admin.register(IndicatorWeight)
+class IndicatorWeightAdmin(admin.ModelAdmin):
+    list_display = ("code", "weight")
+    list_editable = ("weight",)
+    ordering = ("code",)
+
+
+class CityRankAdminForm(forms.ModelForm):
+    class Meta:
+        model = CityRank
+        fields = ["period", "rank", "total_cities", "target_rank", "note"]
+
+    def clean(self):
+        data = super().clean()
+        total = data.get("total_cities")
+        if total and data.get("rank") and data["rank"] > total:
+            self.add_error("rank", "排名不能大于参评城市数。")
+        if total and data.get("target_rank") and data["target_rank"] > total:
+            self.add_error("target_rank", "目标名次不能大于参评城市数。")
+        if data.get("period"):
+            data["period"] = data["period"].replace(day=1)
+        return data
+
+
+@admin.register(CityRank)
+class CityRankAdmin(admin.ModelAdmin):
+    form = CityRankAdminForm
+    list_display = ("period", "rank", "total_cities", "target_rank", "meets_target", "note")
+    date_hierarchy = "period"
+    ordering = ("-period",)
+
+    @admin.display(boolean=True, description="达到目标")
+    def meets_target(self, obj):
+        return obj.meets_target
