@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("stats/", include("rankings.urls")),
+    path("bulletins/", include("bulletins.urls")),
     path("", include("reporting.urls")),
 ]
