@@ -14,24 +14,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import peak_rss_mb, setup_django  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
-FILE = Path(os.environ.get("BENCH_FILE", f"/tmp/credit_portal_bench_license_{ROWS}.xlsx"))
+FILE = Path(os.environ.get("BENCH_FILE", f"/tmp/credit_portal_bench_license_excel_{ROWS}.xlsx"))
 
 
 def build_file():
-    """Write the file with openpyxl in write-only mode (child process)."""
-    import openpyxl
+    """Write the file as Excel/WPS save it (shared strings, real date cells), in a child process."""
+    import datetime
 
+    from benchmarks.excel_like import write_xlsx
     from reporting.schemas import LICENSE
     from tests.factories import header_row, record
 
     keys = [f.key for f in LICENSE.fields]
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("数据")
-    ws.append(header_row("license"))
-    for n in range(ROWS):
-        r = record("license", n, doc_number=f"营审批〔2019〕第{n}号")
-        ws.append([r[k] for k in keys])
-    wb.save(FILE)
+    dates = {f.key for f in LICENSE.fields if f.kind == "date"}
+
+    def cells(r):
+        return [datetime.date.fromisoformat(r[k]) if k in dates and r[k] else r[k] for k in keys]
+
+    rows = [header_row("license")]
+    rows += [cells(record("license", n, doc_number=f"营审批〔2019〕第{n}号")) for n in range(ROWS)]
+    write_xlsx(FILE, rows)
 
 
 def main():

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from .fields import JSONTextField
 from .schemas import SCHEMAS
 
 
@@ -307,17 +308,25 @@ class ImportBatch(models.Model):
 class Record(models.Model):
     """One itemised record of a records category, as validated and normalised."""
 
-    report = models.ForeignKey(MonthlyReport, on_delete=models.PROTECT, related_name="records")
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
-    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="records")
+    # Tuned for COPY of 100,000-row uploads (see benchmarks/bench_import.py).  No single-column
+    # indexes: (report, category) and (unit, category) below serve every query.  Only `report` has
+    # a database foreign key: unit, category and batch are copies of the report's unit, the
+    # validated category and the batch, written only by services.records_insert; four deferred
+    # FK checks per row cost about 2 s at commit for a 100,000-row file.
+    report = models.ForeignKey(MonthlyReport, on_delete=models.PROTECT, related_name="records", db_index=False)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False,
+                             db_constraint=False)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="records", db_index=False,
+                              db_constraint=False)
     row_number = models.PositiveIntegerField("行号")
     doc_number = models.CharField("文书号", max_length=100, blank=True)
     subject_name = models.CharField("名称", max_length=200, blank=True)
     credit_code = models.CharField("统一社会信用代码", max_length=18, blank=True)
     id_number = models.CharField("证件号码", max_length=50, blank=True)
     record_date = models.DateField("日期", null=True, blank=True)
-    data = models.JSONField("内容")
+    data = JSONTextField("内容")
 
     class Meta:
         ordering = ["row_number"]

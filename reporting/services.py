@@ -4,7 +4,6 @@ Views, admin actions, Celery tasks and management commands are thin doors
 into these functions.  `user=None` means the operator CLI (office rights).
 """
 
-import csv
 import io
 import json
 import logging
@@ -382,22 +381,29 @@ def records_insert(rows, *, report, category, batch):
     )
 
 
+def _copy_escape(text):
+    """COPY's text format: escape backslash, tab, newline and carriage return (rare: scan first)."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
 def _copy_records(rows, report, category, batch, chunk=20_000):
-    # Empty unquoted CSV fields are NULL to COPY: only record_date may be NULL.
-    sql = "COPY {} ({}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({}))".format(
-        Record._meta.db_table, ", ".join(_RECORD_COLUMNS), "doc_number, subject_name, credit_code, id_number"
-    )
-    fixed = (report.pk, report.unit_id, category.pk, batch.pk)
+    sql = "COPY {} ({}) FROM STDIN".format(Record._meta.db_table, ", ".join(_RECORD_COLUMNS))
+    prefix = f"{report.pk}\t{report.unit_id}\t{category.pk}\t{batch.pk}\t"
+    null = "\\N"
+    esc = _copy_escape
     # copy_expert is not wrapped by Django: translate psycopg2's errors (IntegrityError) ourselves.
     with connection.cursor() as cursor, connection.wrap_database_errors:
         for start in range(0, len(rows), chunk):
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            for r in rows[start:start + chunk]:
-                writer.writerow(fixed + (r.row, r.doc_number, r.subject_name, r.credit_code, r.id_number,
-                                         r.record_date or "", r.data_json))
-            buffer.seek(0)
-            cursor.copy_expert(sql, buffer)
+            lines = [
+                f"{prefix}{r.row}\t{esc(r.doc_number)}\t{esc(r.subject_name)}\t{esc(r.credit_code)}\t"
+                f"{esc(r.id_number)}\t{r.record_date or null}\t{esc(r.data_json)}\n"
+                for r in rows[start:start + chunk]
+            ]
+            cursor.copy_expert(sql, io.StringIO("".join(lines)))
 
 
 # --- selectors used by several doors -----------------------------------------

@@ -9,6 +9,8 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
+import orjson
+
 from . import schemas as s
 from .excel import UploadRefused
 from .validators import (
@@ -103,15 +105,18 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
             raise UploadRefused("工作表是空的，没有任何数据。请使用下载的模板填写后上传。")
     header_row, columns = locate_header(schema, head)
     result = ValidationResult(header_row=header_row, columns=columns)
-    checkers = [(f.key, f.header, f.required, columns[f.key], _CHECKERS[f.kind], f)
+    checkers = [(f.key, f.header, f.required, columns[f.key], f.kind, _CHECKERS[f.kind], f)
                 for f in schema.fields if f.key in columns]
+    # Exact spellings of each enumeration, looked up before the normalising checker.
+    choices = {f.key: {c: c for c in f.choices} for f in schema.fields if f.kind == s.CHOICE}
     headers = {f.key: f.header for f in schema.fields}
     absent = {f.key: "" for f in schema.fields if f.key not in columns}
-    date_keys = [f.key for f in schema.fields if f.kind == s.DATE]
     seen_docs = {}
     doc_key = schema.doc_number_key
-    dumps = json.dumps
+    subject_key, date_key = schema.subject_key, schema.date_key
     add_error = result.errors.append
+    TEXT, CHOICE, DATE = s.TEXT, s.CHOICE, s.DATE
+    date_type = datetime.date
     for row_number, cells in itertools.chain(head, rows):
         if row_number <= header_row:
             continue
@@ -123,15 +128,23 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
         width = len(cells)
         data = dict(absent)
         errors = []
-        for key, header, required, index, checker, f in checkers:
+        for key, header, required, index, kind, checker, f in checkers:
             raw = cells[index] if index < width else None
+            # Fast paths for the common cells: text, an exact choice, a real Excel date.
             if type(raw) is str:
                 raw = raw.strip()
-                if raw and checker is _text:  # the common case, inlined: most columns are text
-                    if len(raw) > f.max_length:
-                        errors.append((header, f"内容过长（{len(raw)} 字），最多 {f.max_length} 字"))
-                    data[key] = raw
-                    continue
+                if raw:
+                    if kind is TEXT:
+                        if len(raw) > f.max_length:
+                            errors.append((header, f"内容过长（{len(raw)} 字），最多 {f.max_length} 字"))
+                        data[key] = raw
+                        continue
+                    if kind is CHOICE and raw in choices[key]:
+                        data[key] = raw
+                        continue
+            elif type(raw) is date_type and kind is DATE:
+                data[key] = raw
+                continue
             if raw is None or raw == "":
                 if required:
                     errors.append((header, "必填项不能为空"))
@@ -156,18 +169,14 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
             for column, message in errors:
                 add_error({"row": row_number, "column": column, "message": message})
             continue
-        record_date = data.get(schema.date_key) or None
-        for key in date_keys:
-            if data[key]:
-                data[key] = data[key].isoformat()
         result.rows.append(CleanRow(
             row_number,
-            dumps(data, ensure_ascii=False),
+            orjson.dumps(data).decode(),  # dates become "YYYY-MM-DD"
             data.get(doc_key, "") if doc_key else "",
-            (data.get(schema.subject_key) or "")[:200],
+            (data.get(subject_key) or "")[:200],
             data.get("credit_code") or "",
             data.get("id_number") or "",
-            record_date,
+            data.get(date_key) or None,
         ))
     if result.total_rows == 0:
         raise UploadRefused("表头下面没有任何数据行。如本月没有数据，请在报表页面选择“本月无数据”。")
