@@ -1,9 +1,39 @@
-"""Admin screens of the rankings: the score weights and the city's monitoring rank."""
+"""Admin screens: statistics table layouts, the score weights and the city's monitoring rank."""
 
 from django import forms
 from django.contrib import admin
 
-from .models import CityRank, IndicatorWeight
+from .models import CityRank, IndicatorWeight, RollupMark, StatColumn, StatTable
+
+
+class StatColumnInline(admin.TabularInline):
+    model = StatColumn
+    extra = 1
+    fields = ("position", "label", "source")
+    ordering = ("position",)
+
+
+@admin.register(StatTable)
+class StatTableAdmin(admin.ModelAdmin):
+    """Adding a table or a column needs no code: columns sum categories by code, or are derived."""
+
+    list_display = ("code", "name", "group_kinds", "numbered", "show_total_row", "is_active", "order")
+    list_editable = ("is_active", "order")
+    inlines = [StatColumnInline]
+
+
+@admin.register(RollupMark)
+class RollupMarkAdmin(admin.ModelAdmin):
+    """Pending rollups, for operators: a mark left pending means a worker or the broker is down."""
+
+    list_display = ("unit", "period", "pending", "requested_at", "completed_at", "attempts")
+    list_filter = ("pending",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(IndicatorWeight)

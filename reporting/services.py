@@ -4,8 +4,7 @@ Views, admin actions, Celery tasks and management commands are thin doors
 into these functions.  `user=None` means the operator CLI (office rights).
 """
 
-import io
-import json
+import itertools
 import logging
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from .models import (
     ReportStatus,
     Unit,
 )
-from .validation import validate_table
+from .validation import validation_start
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +265,14 @@ def _enqueue(batch_id, task):
 
 
 def file_validate(*, path, name, report, category, progress=None):
-    """Inspect, read and validate a file against the category's schema.  Stores nothing."""
+    """Inspect, read and validate a whole file against the category's schema.  Stores nothing."""
+    result, rows = _file_open(path=path, name=name, report=report, category=category, progress=progress)
+    result.rows = list(rows)
+    return result
+
+
+def _file_open(*, path, name, report, category, progress=None):
+    """Refuse a bad file now; return (result, generator of valid rows) for a good one."""
     kind = inspect_upload(Path(path), name, Limits.from_settings())
     _, total, table = iter_table(Path(path), kind)
     schema = category.get_schema()
@@ -276,14 +282,22 @@ def file_validate(*, path, name, report, category, progress=None):
             Record.objects.filter(unit=report.unit, category=category)
             .exclude(report=report).exclude(doc_number="").values_list("doc_number", flat=True)
         )
-    return validate_table(schema, table, existing_doc_numbers=existing, today=timezone.localdate(),
-                          progress=progress, total=total)
+    return validation_start(schema, table, existing_doc_numbers=existing, today=timezone.localdate(),
+                            progress=progress, total=total)
+
+
+class _Rejected(Exception):
+    """The file has errors: roll back whatever was streamed into the database."""
 
 
 def batch_process(*, batch_id):
     """Validate a stored upload and, when it is good, replace the category's rows.
 
-    Safe to run twice: a finished batch is left alone.
+    Valid rows stream into the database while later rows are still being
+    checked (on PostgreSQL the server stores them on another core); the
+    transaction commits only if the whole file is good, or if the user
+    explicitly chose to keep the good rows.  Safe to run twice: a finished
+    batch is left alone.
     """
     batch = ImportBatch.objects.select_related("report__unit", "category", "user").get(pk=batch_id)
     if batch.is_finished:
@@ -307,45 +321,88 @@ def batch_process(*, batch_id):
                "未重复计数。如确属本月数据，请核对后重新整理文件。")
         return _finish(batch, ImportBatch.Status.DUPLICATE, message=msg, action=AuditEvent.Action.IMPORT_DUPLICATE)
 
-    def progress(done, total):
-        ImportBatch.objects.filter(pk=batch.pk).update(progress=min(95, 5 + int(85 * done / max(total, 1))))
+    with _ProgressReporter(batch.pk) as progress:
+        try:
+            result, rows = _file_open(path=batch.file.path, name=batch.original_name, report=report,
+                                      category=category, progress=progress)
+            with transaction.atomic():
+                locked = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+                report_check_editable(report=locked, user=user)
+                replaced = Record.objects.filter(report=report, category=category).delete()[0]
+                stored = records_insert(_rows_to_store(result, rows, batch.keep_valid_rows),
+                                        report=report, category=category, batch=batch)
+                batch.total_rows = result.total_rows
+                batch.valid_rows = result.valid_count
+                batch.error_count = len(result.errors)
+                batch.errors = result.errors[:MAX_STORED_ERRORS]
+                # Keeping the good rows of a file that has none would silently wipe the category's rows.
+                if result.errors and not (batch.keep_valid_rows and stored):
+                    raise _Rejected
+                ReportEntry.objects.filter(pk=entry.pk).update(
+                    record_count=stored, is_nil=False, current_batch=batch, updated_at=timezone.now()
+                )
+                batch.imported_rows = stored
+                batch.replaced_rows = replaced
+                skipped = f"，跳过有错误的 {len(result.error_rows)} 行" if result.errors else ""
+                replaced_msg = f"，替换了此前导入的 {replaced} 条" if replaced else ""
+                msg = f"成功导入 {stored} 条记录{skipped}{replaced_msg}。"
+                return _finish(batch, ImportBatch.Status.SUCCEEDED, message=msg, action=AuditEvent.Action.IMPORTED)
+        except _Rejected:
+            msg = (f"共 {result.total_rows} 行，其中 {len(result.error_rows)} 行有错误（{len(result.errors)} 处），"
+                   "本次未导入任何数据。")
+            return _finish(batch, ImportBatch.Status.FAILED, message=msg, action=AuditEvent.Action.IMPORT_FAILED)
+        except (UploadRefused, ServiceError) as exc:
+            return _finish(batch, ImportBatch.Status.REFUSED, message=str(exc),
+                           action=AuditEvent.Action.IMPORT_REFUSED)
+        except IntegrityError:
+            # Another upload of this unit and category stored one of these 文书号 after we validated.
+            msg = "文书号与同时导入的其他文件重复，本次未导入任何数据，请重新上传以查看具体重复的行。"
+            return _finish(batch, ImportBatch.Status.REFUSED, message=msg, action=AuditEvent.Action.IMPORT_REFUSED)
 
-    try:
-        result = file_validate(path=batch.file.path, name=batch.original_name, report=report,
-                               category=category, progress=progress)
-    except UploadRefused as exc:
-        return _finish(batch, ImportBatch.Status.REFUSED, message=str(exc), action=AuditEvent.Action.IMPORT_REFUSED)
 
-    batch.total_rows = result.total_rows
-    batch.valid_rows = len(result.rows)
-    batch.error_count = len(result.errors)
-    batch.errors = result.errors[:MAX_STORED_ERRORS]
-    # Keeping the good rows of a file that has none would silently wipe the category's stored rows.
-    if result.errors and not (batch.keep_valid_rows and result.rows):
-        msg = f"共 {result.total_rows} 行，其中 {len(result.error_rows)} 行有错误（{len(result.errors)} 处），本次未导入任何数据。"
-        return _finish(batch, ImportBatch.Status.FAILED, message=msg, action=AuditEvent.Action.IMPORT_FAILED)
+def _rows_to_store(result, rows, keep_valid_rows):
+    """Valid rows to write; once the file is known to be rejected, keep checking but stop writing."""
+    for row in rows:
+        if result.errors and not keep_valid_rows:
+            continue
+        yield row
 
-    try:
-        with transaction.atomic():
-            locked = MonthlyReport.objects.select_for_update().get(pk=report.pk)
-            report_check_editable(report=locked, user=user)
-            replaced = Record.objects.filter(report=report, category=category).delete()[0]
-            records_insert(result.rows, report=report, category=category, batch=batch)
-            ReportEntry.objects.filter(pk=entry.pk).update(
-                record_count=len(result.rows), is_nil=False, current_batch=batch, updated_at=timezone.now()
-            )
-            batch.imported_rows = len(result.rows)
-            batch.replaced_rows = replaced
-            skipped = f"，跳过有错误的 {len(result.error_rows)} 行" if result.errors else ""
-            replaced_msg = f"，替换了此前导入的 {replaced} 条" if replaced else ""
-            msg = f"成功导入 {len(result.rows)} 条记录{skipped}{replaced_msg}。"
-            return _finish(batch, ImportBatch.Status.SUCCEEDED, message=msg, action=AuditEvent.Action.IMPORTED)
-    except ServiceError as exc:
-        return _finish(batch, ImportBatch.Status.REFUSED, message=str(exc), action=AuditEvent.Action.IMPORT_REFUSED)
-    except IntegrityError:
-        # Another upload of this unit and category stored one of these 文书号 after we validated.
-        msg = "文书号与同时导入的其他文件重复，本次未导入任何数据，请重新上传以查看具体重复的行。"
-        return _finish(batch, ImportBatch.Status.REFUSED, message=msg, action=AuditEvent.Action.IMPORT_REFUSED)
+
+class _ProgressReporter:
+    """Progress updates that pollers can see while the import's transaction is still open.
+
+    On PostgreSQL they go through a second, autocommit connection; elsewhere
+    (SQLite, one writer at a time) through the ORM.
+    """
+
+    def __init__(self, batch_id):
+        self.batch_id = batch_id
+        self.side = None
+
+    def __enter__(self):
+        if connection.vendor == "postgresql":
+            import psycopg2
+
+            try:
+                self.side = psycopg2.connect(**connection.get_connection_params())
+                self.side.autocommit = True
+            except psycopg2.Error:
+                self.side = None
+        return self
+
+    def __call__(self, done, total):
+        value = min(95, 5 + int(85 * done / max(total, 1)))
+        if self.side is None:
+            ImportBatch.objects.filter(pk=self.batch_id).update(progress=value)
+            return
+        with self.side.cursor() as cursor:
+            cursor.execute(f"UPDATE {ImportBatch._meta.db_table} SET progress = %s WHERE id = %s",
+                           [value, self.batch_id])
+
+    def __exit__(self, *exc):
+        if self.side is not None:
+            self.side.close()
+        return False
 
 
 def _finish(batch, status, *, message, action):
@@ -366,19 +423,31 @@ _RECORD_COLUMNS = ("report_id", "unit_id", "category_id", "batch_id", "row_numbe
 
 
 def records_insert(rows, *, report, category, batch):
-    """One bulk write: COPY on PostgreSQL, bulk_create elsewhere."""
+    """Write an iterable of CleanRows in one bulk operation; returns how many were written.
+
+    PostgreSQL: one COPY that pulls rows from the iterable as it sends them.
+    Elsewhere: bulk_create in chunks.
+    """
     if connection.vendor == "postgresql":
-        _copy_records(rows, report, category, batch)
-        return
-    Record.objects.bulk_create(
-        [
+        reader = _CopyReader(rows, prefix=f"{report.pk}\t{report.unit_id}\t{category.pk}\t{batch.pk}\t")
+        sql = "COPY {} ({}) FROM STDIN".format(Record._meta.db_table, ", ".join(_RECORD_COLUMNS))
+        # copy_expert is not wrapped by Django: translate psycopg2's errors (IntegrityError) ourselves.
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            cursor.copy_expert(sql, reader)
+        if reader.error is not None:  # raised while producing rows (e.g. no data rows): the caller rolls back
+            raise reader.error
+        return reader.count
+    count = 0
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, 2000)):
+        Record.objects.bulk_create([
             Record(report=report, unit_id=report.unit_id, category=category, batch=batch, row_number=r.row,
                    doc_number=r.doc_number, subject_name=r.subject_name, credit_code=r.credit_code,
-                   id_number=r.id_number, record_date=r.record_date, data=json.loads(r.data_json))
-            for r in rows
-        ],
-        batch_size=2000,
-    )
+                   id_number=r.id_number, record_date=r.record_date, data=r.data_json)
+            for r in chunk
+        ])
+        count += len(chunk)
+    return count
 
 
 def _copy_escape(text):
@@ -390,20 +459,31 @@ def _copy_escape(text):
     return text
 
 
-def _copy_records(rows, report, category, batch, chunk=20_000):
-    sql = "COPY {} ({}) FROM STDIN".format(Record._meta.db_table, ", ".join(_RECORD_COLUMNS))
-    prefix = f"{report.pk}\t{report.unit_id}\t{category.pk}\t{batch.pk}\t"
-    null = "\\N"
-    esc = _copy_escape
-    # copy_expert is not wrapped by Django: translate psycopg2's errors (IntegrityError) ourselves.
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        for start in range(0, len(rows), chunk):
+class _CopyReader:
+    """A file-like object for COPY FROM STDIN that produces lines from CleanRows on demand."""
+
+    def __init__(self, rows, *, prefix, chunk=1000):
+        self.rows = iter(rows)
+        self.prefix = prefix
+        self.chunk = chunk
+        self.count = 0
+        self.error = None
+
+    def read(self, size=-1):
+        esc, prefix, null = _copy_escape, self.prefix, "\\N"
+        try:
             lines = [
                 f"{prefix}{r.row}\t{esc(r.doc_number)}\t{esc(r.subject_name)}\t{esc(r.credit_code)}\t"
                 f"{esc(r.id_number)}\t{r.record_date or null}\t{esc(r.data_json)}\n"
-                for r in rows[start:start + chunk]
+                for r in itertools.islice(self.rows, self.chunk)
             ]
-            cursor.copy_expert(sql, io.StringIO("".join(lines)))
+        except Exception as exc:  # psycopg2 would turn it into QueryCanceled: keep it for records_insert
+            self.error = exc
+            return ""
+        self.count += len(lines)
+        return "".join(lines)
+
+    readline = read
 
 
 # --- selectors used by several doors -----------------------------------------

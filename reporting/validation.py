@@ -51,7 +51,8 @@ class ValidationResult:
     header_row: int
     columns: dict  # field key -> column index
     total_rows: int = 0
-    rows: list = field(default_factory=list)  # CleanRow for every valid row
+    rows: list = field(default_factory=list)  # CleanRow for every valid row (validate_table only)
+    valid_count: int = 0
     errors: list = field(default_factory=list)  # {"row", "column", "message"}
     error_rows: set = field(default_factory=set)
 
@@ -90,12 +91,23 @@ def locate_header(schema, head):
     return row_number, columns
 
 
-def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None, total=None):
+def validate_table(schema, table, **options):
     """Validate every data row below the header; never stops at the first error.
 
-    `table` is any iterable of (Excel row number, cells); it is read once, so a
-    large sheet is never held in memory twice.  `total` (rows, if known) feeds
-    the progress callback.
+    Returns the ValidationResult with every valid row in `rows`.
+    """
+    result, rows = validation_start(schema, table, **options)
+    result.rows = list(rows)
+    return result
+
+
+def validation_start(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None, total=None):
+    """Locate the header now (raising UploadRefused) and return (result, generator of valid CleanRows).
+
+    `table` is any iterable of (Excel row number, cells), read once.  The
+    generator fills result.errors as it goes, so a caller can store valid rows
+    while later ones are still being checked; exhausting it completes the
+    result.  `total` (rows, if known) feeds the progress callback.
     """
     today = today or datetime.date.today()
     rows = iter(table)
@@ -111,18 +123,29 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
     choices = {f.key: {c: c for c in f.choices} for f in schema.fields if f.kind == s.CHOICE}
     headers = {f.key: f.header for f in schema.fields}
     absent = {f.key: "" for f in schema.fields if f.key not in columns}
+    context = (schema, checkers, choices, headers, absent, existing_doc_numbers, today, progress, total)
+    return result, _valid_rows(result, itertools.chain(head, rows), context)
+
+
+def _valid_rows(result, rows, context):
+    schema, checkers, choices, headers, absent, existing_doc_numbers, today, progress, total = context
+    header_row = result.header_row
     seen_docs = {}
     doc_key = schema.doc_number_key
     subject_key, date_key = schema.subject_key, schema.date_key
     add_error = result.errors.append
     TEXT, CHOICE, DATE = s.TEXT, s.CHOICE, s.DATE
     date_type = datetime.date
-    for row_number, cells in itertools.chain(head, rows):
+    keys = {f.key for f in schema.fields}
+    cross_checks = bool(schema.not_future or schema.date_order or schema.extra.get("code_or_id")
+                        or keys & {"subject_type", "id_number"})
+    for row_number, cells in rows:
         if row_number <= header_row:
             continue
         if progress and row_number % 5000 == 0:
             progress(row_number, total or row_number)
-        if _is_blank(cells):
+        first = cells[0] if cells else None
+        if not (type(first) is str and first.strip()) and _is_blank(cells):  # cheap test first
             continue
         result.total_rows += 1
         width = len(cells)
@@ -155,7 +178,8 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
             except FieldError as exc:
                 errors.append((header, str(exc)))
                 data[key] = None
-        errors.extend(_cross_checks(schema, data, headers, today))
+        if cross_checks:
+            errors.extend(_cross_checks(schema, data, headers, today))
         if doc_key and data.get(doc_key):
             doc = data[doc_key]
             if doc in seen_docs:
@@ -169,7 +193,8 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
             for column, message in errors:
                 add_error({"row": row_number, "column": column, "message": message})
             continue
-        result.rows.append(CleanRow(
+        result.valid_count += 1
+        yield CleanRow(
             row_number,
             orjson.dumps(data).decode(),  # dates become "YYYY-MM-DD"
             data.get(doc_key, "") if doc_key else "",
@@ -177,12 +202,11 @@ def validate_table(schema, table, *, existing_doc_numbers=frozenset(), today=Non
             data.get("credit_code") or "",
             data.get("id_number") or "",
             data.get(date_key) or None,
-        ))
+        )
     if result.total_rows == 0:
         raise UploadRefused("表头下面没有任何数据行。如本月没有数据，请在报表页面选择“本月无数据”。")
     if progress:
         progress(total or 1, total or 1)
-    return result
 
 
 def _cross_checks(schema, data, headers, today):

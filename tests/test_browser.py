@@ -7,7 +7,6 @@ Set BROWSER_SCREENSHOTS=<dir> to keep a screenshot of each step.
 
 import datetime
 import os
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -15,38 +14,20 @@ import pytest
 from reporting import services
 from reporting.models import MonthlyReport, Record, ReportStatus, Unit
 
+from .browser import chromium, log_in, new_page, snap
 from .factories import record, records, xlsx_bytes
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, locale="zh-CN", viewport={"width": 1366, "height": 900})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        browser.close()
+    with chromium() as browser:
+        yield new_page(browser, width=1366)
 
 
 @pytest.fixture
@@ -56,20 +37,6 @@ def last_month(users):
     period = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     report = services.report_get_or_create(unit=Unit.objects.get(code="D01"), period=period)
     return services.report_grant_exception(report=report, user=None, until=today + datetime.timedelta(days=30))
-
-
-def snap(page, name):
-    folder = os.environ.get("BROWSER_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def log_in(page, base_url, username):
-    page.goto(base_url + "/")
-    page.wait_for_url("**/accounts/login/**")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo12345")
-    page.click("button[type=submit]")
 
 
 def upload(page, content, name):

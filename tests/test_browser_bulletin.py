@@ -14,35 +14,18 @@ import pytest
 from rankings.services import stats_rebuild
 
 from . import stats_dataset as data
+from .browser import chromium, log_in, new_page, snap
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def new_page(browser):
-    context = browser.new_context(accept_downloads=True, locale="zh-CN", viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(20_000)
-    return context.new_page()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -51,27 +34,12 @@ def seeded(users, upload):
     stats_rebuild()
 
 
-def snap(page, name):
-    folder = os.environ.get("BROWSER_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def log_in(page, base_url, username, next_path):
-    page.goto(base_url + next_path)
-    page.wait_for_url("**/accounts/login/**")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{next_path}*")
-
-
 # The browser comes last: started before the database fixtures, its event loop would hold on
 # to a connection that the test database's teardown then finds still open (PostgreSQL).
 def test_office_composes_generates_publishes_and_everyone_reads_it(live_server, seeded, browser):
     from playwright.sync_api import expect
 
-    page = new_page(browser)
+    page = new_page(browser, timeout=20_000)
     log_in(page, live_server.url, "office", "/bulletins/")
     page.get_by_role("link", name="新建一期").click()
     page.wait_for_url("**/bulletins/new/")
@@ -134,7 +102,7 @@ def test_office_composes_generates_publishes_and_everyone_reads_it(live_server, 
     assert Path(download.value.path()).read_bytes().startswith(b"PK")  # waits for the whole file
 
     # A unit's reporter finds it in the archive.
-    reader = new_page(browser)
+    reader = new_page(browser, timeout=20_000)
     log_in(reader, live_server.url, "d01", "/bulletins/")
     expect(reader.locator("#drafts")).to_have_count(0)
     reader.get_by_role("link", name="营口信用体系建设工作简报〔2019〕第5期").click()

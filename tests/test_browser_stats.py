@@ -6,7 +6,6 @@ Set BROWSER_SCREENSHOTS=<dir> to keep a screenshot of each page.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -14,31 +13,18 @@ from django.db import connections
 from rankings.services import stats_rebuild
 
 from . import stats_dataset as data
+from .browser import chromium, log_in, new_page, snap
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, locale="zh-CN", viewport={"width": 1440, "height": 900})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        browser.close()
+    with chromium() as browser:
+        yield new_page(browser)
         # A connection opened while Playwright's loop runs belongs to that context:
         # close it here, or PostgreSQL cannot drop the test database at the end.
         connections.close_all()
@@ -48,21 +34,6 @@ def page():
 def seeded(users, upload):
     data.build(upload)
     stats_rebuild()
-
-
-def snap(page, name):
-    folder = os.environ.get("BROWSER_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def log_in(page, base_url, username, next_path):
-    page.goto(base_url + next_path)
-    page.wait_for_url("**/accounts/login/**")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo12345")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{next_path}*")
 
 
 def cell(page, unit, column):

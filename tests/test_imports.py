@@ -283,16 +283,16 @@ def test_stored_records_carry_unit_category_and_row(dept_report, upload, reporte
 def test_doc_number_stored_by_a_concurrent_upload_refuses_the_batch(dept_report, upload, reporter, monkeypatch):
     """Two months uploaded at once both pass validation; the unique constraint decides, cleanly."""
     july = services.report_get_or_create(unit=dept_report.unit, period=period(month=7))
-    real_validate = services.file_validate
+    real_open = services._file_open
 
-    def validate_then_lose_the_race(**kwargs):
-        result = real_validate(**kwargs)
+    def open_then_lose_the_race(**kwargs):
+        opened = real_open(**kwargs)  # the stored 文书号 are read here, before July's upload lands
         if kwargs["report"] == dept_report:
-            monkeypatch.setattr(services, "file_validate", real_validate)
+            monkeypatch.setattr(services, "_file_open", real_open)
             assert upload(july, LICENSE, license_file(1), user=reporter).status == ImportBatch.Status.SUCCEEDED
-        return result
+        return opened
 
-    monkeypatch.setattr(services, "file_validate", validate_then_lose_the_race)
+    monkeypatch.setattr(services, "_file_open", open_then_lose_the_race)
     batch = upload(dept_report, LICENSE, license_file(3), user=reporter)
     assert batch.status == ImportBatch.Status.REFUSED
     assert "文书号与同时导入的其他文件重复" in batch.message

@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 AUG = "2019-08"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def other_report(users):
     """D02's report for 2019-08, with one failed upload (errors and some valid rows)."""

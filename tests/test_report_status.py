@@ -313,15 +313,15 @@ def test_upload_accepted_between_validation_and_storing_is_refused(county_report
     clock("2019-09-03 10:00")
     fill_all(county_report, users["county"])
     services.count_set(report=county_report, category=category("gov_dishonesty_unresolved"), count=1, user=None)
-    real_validate = services.file_validate
+    real_open = services._file_open
 
-    def validate_then_accept(**kwargs):
-        result = real_validate(**kwargs)
+    def open_then_accept(**kwargs):
+        opened = real_open(**kwargs)
         services.report_submit(report=county_report, user=users["county"])
         services.report_accept(report=county_report, user=users["office"])
-        return result
+        return opened
 
-    monkeypatch.setattr(services, "file_validate", validate_then_accept)
+    monkeypatch.setattr(services, "_file_open", open_then_accept)
     batch = upload(county_report, "credit_commitment", xlsx_bytes("subject", records("subject", 2)),
                    user=users["county"])
     assert batch.status == ImportBatch.Status.REFUSED

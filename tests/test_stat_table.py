@@ -195,3 +195,4 @@ def test_rollup_of_one_month_equals_the_full_rebuild(dataset):
         services.stats_rollup(unit_id=report.unit_id, period=report.period)
 
     assert compute("department").as_dict() == before
+

@@ -20,11 +20,6 @@ AUG = "2019-08"
 BAD_CODE = "91110000600037341A"  # wrong check character
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def open_for_editing(report):
     """2019-08 is long past its lock day: the office lets the unit edit it for a month."""
     until = timezone.localdate() + datetime.timedelta(days=30)
