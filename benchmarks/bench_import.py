@@ -5,6 +5,7 @@ in a child process first so its memory does not count against the import.
 """
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -57,28 +58,37 @@ def main():
     category = Category.objects.get(code="admin_license")
     period = datetime.date(2019, 8, 1)
     report = services.report_get_or_create(unit=unit, period=period)
-    _reset(report, category)
+    runs = int(os.environ.get("BENCH_RUNS", "3"))
     base_rss = peak_rss_mb()
-    start = time.perf_counter()
-    with open(FILE, "rb") as f:
-        batch = services.batch_create(report=report, category=category, fileobj=f, name="bench.xlsx", user=None)
-    batch = services.batch_process(batch_id=batch.pk)
-    elapsed = time.perf_counter() - start
-    assert batch.status == ImportBatch.Status.SUCCEEDED, (batch.status, batch.message, batch.errors[:3])
-    assert Record.objects.filter(report=report, category=category).count() == ROWS
-    rate = ROWS / elapsed
-    print(f"import_records: {ROWS} license rows, {FILE.stat().st_size / 1e6:.1f} MB xlsx, "
-          f"{elapsed:.2f} s end to end, {rate:,.0f} rows/s (target >= 20,000), "
-          f"peak RSS {peak_rss_mb():.0f} MB (before import {base_rss:.0f} MB; target < 600 MB)")
+    times = []
+    for _ in range(runs):
+        _reset(report, category)
+        start = time.perf_counter()
+        with open(FILE, "rb") as f:
+            batch = services.batch_create(report=report, category=category, fileobj=f, name="bench.xlsx", user=None)
+        batch = services.batch_process(batch_id=batch.pk)
+        times.append(time.perf_counter() - start)
+        assert batch.status == ImportBatch.Status.SUCCEEDED, (batch.status, batch.message, batch.errors[:3])
+        assert Record.objects.filter(report=report, category=category).count() == ROWS
     _reset(report, category)
+    median = statistics.median(times)
+    print(f"import_records: {ROWS} license rows, {FILE.stat().st_size / 1e6:.1f} MB xlsx, {runs} runs: "
+          + ", ".join(f"{t:.2f} s" for t in times)
+          + f"; median {median:.2f} s = {ROWS / median:,.0f} rows/s, best {ROWS / min(times):,.0f} rows/s "
+          f"(target >= 20,000); peak RSS {peak_rss_mb():.0f} MB (before import {base_rss:.0f} MB; target < 600 MB)")
 
 
 def _reset(report, category):
     """Reruns start from the same state: no stored records, no current file."""
+    from django.db import connection
+
     from reporting.models import Record, ReportEntry
 
     Record.objects.filter(unit=report.unit, category=category).delete()
     ReportEntry.objects.filter(report=report, category=category).update(record_count=0, current_batch=None)
+    # Each run measures a first upload: don't let autovacuum of the previous run's rows compete with it.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM reporting_record")
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ def cell_records(unit, *, categories, year, first, last):
     """The records behind a cell: those of the unit's accepted reports in the range."""
     return (
         Record.objects.filter(
-            unit=unit, category__in=[c.pk for c in categories if c.is_records],
+            report__unit=unit, category__in=[c.pk for c in categories if c.is_records],
             report__status=ReportStatus.ACCEPTED, report__period__range=period_range(year, first, last),
         )
         .select_related("report", "category")

@@ -309,7 +309,7 @@ class Record(models.Model):
     """One itemised record of a records category, as validated and normalised."""
 
     # Tuned for COPY of 100,000-row uploads (see benchmarks/bench_import.py).  No single-column
-    # indexes: (report, category) and (unit, category) below serve every query.  Only `report` has
+    # indexes: (report, category) and the unique (unit, category, 文书号) below serve every query.  Only `report` has
     # a database foreign key: unit, category and batch are copies of the report's unit, the
     # validated category and the batch, written only by services.records_insert; four deferred
     # FK checks per row cost about 2 s at commit for a 100,000-row file.
@@ -332,10 +332,8 @@ class Record(models.Model):
         ordering = ["row_number"]
         verbose_name = "记录"
         verbose_name_plural = "记录"
-        indexes = [
-            models.Index(fields=["report", "category"]),
-            models.Index(fields=["unit", "category"]),
-        ]
+        # (unit, category) lookups are for 文书号 and use the unique index below.
+        indexes = [models.Index(fields=["report", "category"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["unit", "category", "doc_number"],
