@@ -84,7 +84,7 @@ def _reset(report, category):
 
     from reporting.models import Record, ReportEntry
 
-    Record.objects.filter(unit=report.unit, category=category).delete()
+    Record.objects.filter(report=report, category=category).delete()
     ReportEntry.objects.filter(report=report, category=category).update(record_count=0, current_batch=None)
     # Each run measures a first upload: don't let autovacuum of the previous run's rows compete with it.
     with connection.cursor() as cursor:
