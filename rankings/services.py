@@ -83,24 +83,30 @@ def stats_rollup(*, unit_id, period):
         )
         if not accepted:
             return 0
-        stats = _report_values(report)
+        stats = _report_values(MonthlyReport.objects.filter(pk=report.pk))
         CategoryStat.objects.bulk_create(
-            [CategoryStat(unit_id=unit_id, category_id=c, period=period, value=v) for c, v in stats.items()]
+            [CategoryStat(unit_id=unit_id, category_id=c, period=period, value=v) for (_, c), v in stats.items()]
         )
         return len(stats)
 
 
-def _report_values(report):
-    """category id -> value for an accepted report: records counted, counts taken, nil as 0."""
+def _report_values(reports):
+    """(report id, category id) -> value for accepted reports: records counted, counts taken, nil as 0."""
     values = {}
-    for entry in ReportEntry.objects.filter(report=report).select_related("category"):
-        if entry.category.is_records:
-            values[entry.category_id] = 0
-        elif entry.count is not None or entry.is_nil:
-            values[entry.category_id] = entry.count or 0
-    counted = Record.objects.filter(report=report).values_list("category_id").annotate(n=Count("*")).order_by()
-    for category_id, n in counted:
-        values[category_id] = n
+    entries = ReportEntry.objects.filter(report__in=reports).values_list(
+        "report_id", "category_id", "category__measure", "count", "is_nil"
+    )
+    for rid, cid, measure, count, is_nil in entries:
+        if measure == "records":
+            values[(rid, cid)] = 0
+        elif count is not None or is_nil:
+            values[(rid, cid)] = count or 0
+    counted = (
+        Record.objects.filter(report__in=reports)
+        .values_list("report_id", "category_id").annotate(n=Count("*")).order_by()
+    )
+    for rid, cid, n in counted:
+        values[(rid, cid)] = n
     return values
 
 
@@ -149,21 +155,7 @@ def stats_rebuild():
             batch_size=5000,
         )
         accepted = {rid: (u, p) for rid, u, p, s, _, _ in reports if s == ReportStatus.ACCEPTED}
-        values = {}
-        entries = ReportEntry.objects.filter(report__status=ReportStatus.ACCEPTED).values_list(
-            "report_id", "category_id", "category__measure", "count", "is_nil"
-        )
-        for rid, cid, measure, count, is_nil in entries:
-            if measure == "records":
-                values[(rid, cid)] = 0
-            elif count is not None or is_nil:
-                values[(rid, cid)] = count or 0
-        counted = (
-            Record.objects.filter(report__status=ReportStatus.ACCEPTED)
-            .values_list("report_id", "category_id").annotate(n=Count("*")).order_by()
-        )
-        for rid, cid, n in counted:
-            values[(rid, cid)] = n
+        values = _report_values(MonthlyReport.objects.filter(status=ReportStatus.ACCEPTED))
         CategoryStat.objects.bulk_create(
             [
                 CategoryStat(unit_id=accepted[rid][0], category_id=cid, period=accepted[rid][1], value=v)
