@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from python_calamine import CalamineWorkbook
 
+from .xlsx_parts import split_sheet, visible_worksheets
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
@@ -125,6 +127,12 @@ _ENCRYPTED = "文件已加密（设置了打开密码），系统无法读取，
 
 def _iter_xlsx(path):
     try:
+        # A large data sheet is read in parts (xlsx_parts), without opening the whole workbook first.
+        name, parts = _split(path)
+        if parts is not None:
+            if any(any(c != "" for c in row) for row in parts.first.to_python(nrows=50)):
+                return name, parts.total_rows, _guarded(parts.rows())
+            parts.close()
         workbook = CalamineWorkbook.from_path(str(path))
         names = [
             m.name for m in workbook.sheets_metadata
@@ -143,6 +151,20 @@ def _iter_xlsx(path):
     except Exception as exc:  # calamine raises its own errors for passwords, broken XML etc.
         text = str(exc).lower()
         raise UploadRefused(_ENCRYPTED if "password" in text or "encrypt" in text else _BROKEN) from None
+
+
+def _split(path):
+    """(name, SheetParts) of the data sheet when it is large and safely cut, else (None, None).
+
+    The data sheet is the first visible worksheet other than the instructions,
+    as below; anything unexpected here means: read the workbook whole.
+    """
+    try:
+        sheets = visible_worksheets(path)
+        names = [n for n in sheets if n != INSTRUCTIONS_SHEET] or sheets
+        return (names[0], split_sheet(path, names[0])) if names else (None, None)
+    except Exception:
+        return None, None
 
 
 def _guarded(rows):

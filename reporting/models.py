@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from .fields import JSONTextField
+from .fields import BytewiseCharField, JSONTextField
 from .schemas import SCHEMAS
 
 
@@ -309,11 +309,16 @@ class Record(models.Model):
     """One itemised record of a records category, as validated and normalised."""
 
     # Tuned for COPY of 100,000-row uploads (see benchmarks/bench_import.py).  No single-column
-    # indexes: (report, category) and the unique (unit, category, 文书号) below serve every query.  Only `report` has
-    # a database foreign key: unit, category and batch are copies of the report's unit, the
-    # validated category and the batch, written only by services.records_insert; four deferred
-    # FK checks per row cost about 2 s at commit for a 100,000-row file.
-    report = models.ForeignKey(MonthlyReport, on_delete=models.PROTECT, related_name="records", db_index=False)
+    # indexes: (report, category) and the unique (unit, category, 文书号) below serve every query.
+    # No per-row foreign-key checks either: PostgreSQL checks a foreign key with one query per
+    # inserted row, which cost 0.7-1.0 s of server CPU per 100,000 rows (a third of the COPY).
+    # Records are written only by services.records_insert, which holds the report locked
+    # (FOR KEY SHARE, as a foreign key would) in the same transaction; unit, category and batch
+    # are copies of the report's unit, the validated category and the batch.  A database trigger
+    # (migration 0005) refuses to delete a report that still has records, so no record is ever
+    # orphaned, whatever deletes it; the ORM's PROTECT says the same first.
+    report = models.ForeignKey(MonthlyReport, on_delete=models.PROTECT, related_name="records", db_index=False,
+                               db_constraint=False)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False,
                              db_constraint=False)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", db_index=False,
@@ -321,7 +326,7 @@ class Record(models.Model):
     batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="records", db_index=False,
                               db_constraint=False)
     row_number = models.PositiveIntegerField("行号")
-    doc_number = models.CharField("文书号", max_length=100, blank=True)
+    doc_number = BytewiseCharField("文书号", max_length=100, blank=True)
     subject_name = models.CharField("名称", max_length=200, blank=True)
     credit_code = models.CharField("统一社会信用代码", max_length=18, blank=True)
     id_number = models.CharField("证件号码", max_length=50, blank=True)

@@ -426,8 +426,15 @@ def records_insert(rows, *, report, category, batch):
     """Write an iterable of CleanRows in one bulk operation; returns how many were written.
 
     PostgreSQL: one COPY that pulls rows from the iterable as it sends them.
-    Elsewhere: bulk_create in chunks.
+    Elsewhere: bulk_create in chunks.  Must run inside the caller's transaction.
+
+    records.report has no per-row foreign-key check (see Record): the report
+    is locked here the way a foreign key would lock it, so it cannot be
+    deleted before this transaction ends, and a missing report stores nothing.
     """
+    if not connection.in_atomic_block:
+        raise RuntimeError("records_insert must run inside transaction.atomic()")
+    _report_lock_key(report)
     if connection.vendor == "postgresql":
         reader = _CopyReader(rows, prefix=f"{report.pk}\t{report.unit_id}\t{category.pk}\t{batch.pk}\t")
         sql = "COPY {} ({}) FROM STDIN".format(Record._meta.db_table, ", ".join(_RECORD_COLUMNS))
@@ -450,6 +457,16 @@ def records_insert(rows, *, report, category, batch):
     return count
 
 
+def _report_lock_key(report):
+    """Lock the report row against deletion, as a foreign-key check would (FOR KEY SHARE)."""
+    table = MonthlyReport._meta.db_table
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s{lock}", [report.pk])
+        if cursor.fetchone() is None:
+            raise IntegrityError(f"report {report.pk} does not exist: its records cannot be stored")
+
+
 def _copy_escape(text):
     """COPY's text format: escape backslash, tab, newline and carriage return (rare: scan first)."""
     if "\\" in text:
@@ -460,28 +477,52 @@ def _copy_escape(text):
 
 
 class _CopyReader:
-    """A file-like object for COPY FROM STDIN that produces lines from CleanRows on demand."""
+    """A file-like object for COPY FROM STDIN that produces lines from CleanRows on demand.
+
+    Lines are checked a chunk at a time: only a chunk with a backslash, tab,
+    newline or carriage return inside a value is escaped value by value.
+    """
 
     def __init__(self, rows, *, prefix, chunk=1000):
         self.rows = iter(rows)
         self.prefix = prefix
+        self.tabs = prefix.count("\t") + 6  # tabs in a line before the JSON, when no value holds one
         self.chunk = chunk
         self.count = 0
         self.error = None
 
     def read(self, size=-1):
-        esc, prefix, null = _copy_escape, self.prefix, "\\N"
         try:
-            lines = [
-                f"{prefix}{r.row}\t{esc(r.doc_number)}\t{esc(r.subject_name)}\t{esc(r.credit_code)}\t"
-                f"{esc(r.id_number)}\t{r.record_date or null}\t{esc(r.data_json)}\n"
-                for r in itertools.islice(self.rows, self.chunk)
-            ]
+            rows = list(itertools.islice(self.rows, self.chunk))
         except Exception as exc:  # psycopg2 would turn it into QueryCanceled: keep it for records_insert
             self.error = exc
-            return ""
-        self.count += len(lines)
-        return "".join(lines)
+            return b""
+        if not rows:
+            return b""
+        self.count += len(rows)
+        prefix, null = self.prefix, "\\N"
+        heads = [
+            f"{prefix}{r.row}\t{r.doc_number}\t{r.subject_name}\t{r.credit_code}\t{r.id_number}\t"
+            f"{r.record_date or null}\t"
+            for r in rows
+        ]
+        text = "".join(heads)
+        nulls = sum(r.record_date is None for r in rows)
+        if (text.count("\\") != nulls or "\n" in text or "\r" in text
+                or text.count("\t") != self.tabs * len(rows)):
+            esc = _copy_escape
+            heads = [
+                f"{prefix}{r.row}\t{esc(r.doc_number)}\t{esc(r.subject_name)}\t{esc(r.credit_code)}\t"
+                f"{esc(r.id_number)}\t{r.record_date or null}\t"
+                for r in rows
+            ]
+        # orjson writes no raw control characters; a backslash in the JSON must be doubled for COPY.
+        lines = [
+            h.encode() + (j if b"\\" not in j else j.replace(b"\\", b"\\\\"))
+            for h, j in zip(heads, (r.data_json for r in rows), strict=True)
+        ]
+        lines.append(b"")
+        return b"\n".join(lines)
 
     readline = read
 

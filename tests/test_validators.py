@@ -3,8 +3,11 @@
 import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reporting.validators import (
+    USCC_ALPHABET,
     FieldError,
     cell_text,
     check_resident_id,
@@ -15,6 +18,7 @@ from reporting.validators import (
     parse_date,
     parse_decimal,
     uscc_check_char,
+    uscc_check_char_by_weights,
 )
 
 from .factories import VALID_ID, VALID_USCC, resident_id, uscc
@@ -38,6 +42,11 @@ def test_uscc_factory_codes_are_valid(n):
 
 def test_uscc_check_char_is_computed_from_weights():
     assert uscc_check_char("91110000600037341") == "L"
+
+
+@given(st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17))
+def test_uscc_check_char_in_base_34_equals_the_weighted_sum(first17):
+    assert uscc_check_char(first17) == uscc_check_char_by_weights(first17)
 
 
 def test_uscc_wrong_check_char_is_refused():
