@@ -476,6 +476,14 @@ def _copy_escape(text):
     return text
 
 
+class _CopyDates(dict):
+    """Dates as COPY text, each formatted once (a file has few distinct dates); None is NULL."""
+
+    def __missing__(self, date):
+        text = self[date] = "\\N" if date is None else date.isoformat()
+        return text
+
+
 class _CopyReader:
     """A file-like object for COPY FROM STDIN that produces lines from CleanRows on demand.
 
@@ -490,6 +498,7 @@ class _CopyReader:
         self.chunk = chunk
         self.count = 0
         self.error = None
+        self.dates = _CopyDates()
 
     def read(self, size=-1):
         try:
@@ -500,10 +509,10 @@ class _CopyReader:
         if not rows:
             return b""
         self.count += len(rows)
-        prefix, null = self.prefix, "\\N"
+        prefix, dates = self.prefix, self.dates
         heads = [
             f"{prefix}{r.row}\t{r.doc_number}\t{r.subject_name}\t{r.credit_code}\t{r.id_number}\t"
-            f"{r.record_date or null}\t"
+            f"{dates[r.record_date]}\t"
             for r in rows
         ]
         text = "".join(heads)
@@ -513,7 +522,7 @@ class _CopyReader:
             esc = _copy_escape
             heads = [
                 f"{prefix}{r.row}\t{esc(r.doc_number)}\t{esc(r.subject_name)}\t{esc(r.credit_code)}\t"
-                f"{esc(r.id_number)}\t{r.record_date or null}\t"
+                f"{esc(r.id_number)}\t{dates[r.record_date]}\t"
                 for r in rows
             ]
         # orjson writes no raw control characters; a backslash in the JSON must be doubled for COPY.

@@ -189,12 +189,11 @@ class _BlockChecker:
 
     def check(self, block, result):
         numbers = [n for n, _ in block]
-        cell_rows = [cells for _, cells in block]
-        width = self.width
-        if min(map(len, cell_rows)) < width:
-            cell_rows = [c if len(c) >= width else [*c, *([None] * (width - len(c)))] for c in cell_rows]
-        by_index = list(zip(*cell_rows, strict=False))  # up to the shortest row, now at least `width` long
         n = len(block)
+        # Columns of the block; short rows (trailing empty cells left out) read as blank.
+        by_index = list(itertools.zip_longest(*[cells for _, cells in block]))
+        if len(by_index) < self.width:
+            by_index += [(None,) * n] * (self.width - len(by_index))
         errors = []  # (index in block, order within the row, column header, message)
         values = {}
         for position, f in enumerate(self.schema.fields):

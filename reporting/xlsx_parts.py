@@ -21,12 +21,14 @@ import queue
 import re
 import tempfile
 import threading
+import weakref
 import zipfile
 from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
 PART_BYTES = 6 * 1024 * 1024  # worksheet XML per part
+FIRST_PART_BYTES = 1024 * 1024  # part 0 (the header's part) is smaller: the first rows come sooner
 MIN_SPLIT_BYTES = 2 * PART_BYTES  # smaller sheets are parsed whole
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -40,33 +42,42 @@ _TAIL = b"</sheetData></worksheet>"
 
 
 class SheetParts:
-    """A large sheet read in parts: `first` is part 0, parsed; `rows()` reads them all."""
+    """A large sheet read in parts: `first` is part 0, parsed; `rows()` reads them all.
 
-    def __init__(self, first, rest_source, total_rows_estimate):
-        self.first = first  # CalamineSheet of part 0
-        self._rest_source = rest_source  # () -> (rows after part 0 as XML bytes, workbook pieces)
+    The background thread starts as soon as the object exists, so the rest of
+    the sheet is being inflated and parsed while part 0 is still opened.
+    """
+
+    def __init__(self, rest_source, total_rows_estimate):
+        self.first = None  # CalamineSheet of part 0, set by split_sheet
         self.total_rows = total_rows_estimate
+        self._parsed = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=_parse_rest, args=(rest_source, self._parsed, self._stop),
+                                        name="xlsx-parts", daemon=True)
+        self._worker.start()
+        # Never leave the thread waiting on a reader that went away.
+        weakref.finalize(self, self._stop.set)
 
     def close(self):
-        """Let go of the file when the rows are not wanted after all."""
+        """Stop the background thread (when done, or when the rows are not wanted after all)."""
         self.first = None
-        if self._rest_source is not None:
-            self._rest_source(close_only=True)
-            self._rest_source = None
+        self._stop.set()
+        while self._worker.is_alive():  # unblock a worker waiting to hand over a part
+            try:
+                self._parsed.get(timeout=0.05)
+            except queue.Empty:
+                pass
 
     def rows(self):
         """(Excel row number, cells) for every row of the sheet, part after part."""
-        parsed = queue.Queue(maxsize=1)
-        stop = threading.Event()
-        worker = threading.Thread(target=self._parse_rest, args=(parsed, stop), name="xlsx-parts", daemon=True)
-        worker.start()
         try:
             # Part 0 starts at row 1: iter_rows counts from row 1 of the sheet, like the unsplit path.
             first, self.first = self.first, None
             yield from enumerate(first.iter_rows(), start=1)
             del first
             while True:
-                kind, item = parsed.get()
+                kind, item = self._parsed.get()
                 if kind == "end":
                     return
                 if kind == "error":
@@ -74,37 +85,34 @@ class SheetParts:
                 yield from _part_rows(item)
                 del item
         finally:
-            stop.set()
-            while worker.is_alive():  # unblock a worker waiting to hand over a part
-                try:
-                    parsed.get(timeout=0.05)
-                except queue.Empty:
-                    pass
+            self.close()
 
-    def _parse_rest(self, parsed, stop):
-        def put(item):
-            while not stop.is_set():
-                try:
-                    parsed.put(item, timeout=0.05)
-                    return True
-                except queue.Full:
-                    continue
-            return False
 
-        try:
-            source, self._rest_source = self._rest_source, None
-            rest, pieces = source()
-            parts = _cut_rest(rest, pieces["head"], pieces["part_bytes"])
-            del rest
-            if parts:
-                workbook = _open_workbook(parts, pieces)
-                del parts
-                for k in range(len(workbook.sheet_names)):
-                    if stop.is_set() or not put(("sheet", workbook.get_sheet_by_index(k))):
-                        return
-            put(("end", None))
-        except BaseException as exc:  # handed to the reader, which raises it
-            put(("error", exc))
+def _parse_rest(source, parsed, stop):
+    """Background thread: inflate the rows after part 0, cut them into parts, parse one part ahead."""
+    def put(item):
+        while not stop.is_set():
+            try:
+                parsed.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        rest, pieces = source()
+        del source
+        parts = _cut_rest(rest, pieces["head"], pieces["part_bytes"])
+        del rest
+        if parts and not stop.is_set():
+            workbook = _open_workbook(parts, pieces)
+            del parts
+            for k in range(len(workbook.sheet_names)):
+                if stop.is_set() or not put(("sheet", workbook.get_sheet_by_index(k))):
+                    return
+        put(("end", None))
+    except BaseException as exc:  # handed to the reader, which raises it
+        put(("error", exc))
 
 
 def _part_rows(sheet):
@@ -133,8 +141,9 @@ def split_sheet(path, sheet_name, *, part_bytes=None, min_bytes=None):
         if size < min_bytes:
             return None
         stream = archive.open(member)
-        first = stream.read(part_bytes + part_bytes // 2)
-        cut = _first_cut(first, part_bytes)
+        first_bytes = min(part_bytes, FIRST_PART_BYTES)
+        first = stream.read(2 * first_bytes + 65536)
+        cut = _first_cut(first, first_bytes)
         if cut is None:
             return None
         start, cut = cut
@@ -146,23 +155,29 @@ def split_sheet(path, sheet_name, *, part_bytes=None, min_bytes=None):
             "date1904": bool(_DATE1904.search(archive.read("xl/workbook.xml"))),
             "part_bytes": part_bytes,
         }
-        first_sheet = _open_workbook([pieces["head"] + first[start:cut] + _TAIL], pieces).get_sheet_by_index(0)
     except BaseException:
         if stream is not None:
             stream.close()
         archive.close()
         raise
 
-    def rest_source(close_only=False):
+    def rest_source():  # called once, by the background thread
         try:
-            return None if close_only else (first[cut:] + stream.read(), pieces)
+            return first[cut:] + stream.read(), pieces
         finally:
             stream.close()
             archive.close()
 
     # Rows in all, estimated from part 0's share of the sheet (for the progress bar only).
     estimate = max(1, round(first[:cut].count(b"<row") * size / cut))
-    return SheetParts(first_sheet, rest_source, estimate)
+    parts = SheetParts(rest_source, estimate)
+    try:
+        # Small, so that the caller starts checking rows soon; the rest is cut into PART_BYTES parts.
+        parts.first = _open_workbook([pieces["head"] + first[start:cut] + _TAIL], pieces).get_sheet_by_index(0)
+    except BaseException:
+        parts.close()
+        raise
+    return parts
 
 
 def _first_cut(first, part_bytes):
