@@ -7,6 +7,7 @@ reason); valid rows come back normalised, ready to be stored.
 import datetime
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 
 import orjson
@@ -14,6 +15,9 @@ import orjson
 from . import schemas as s
 from .excel import UploadRefused
 from .validators import (
+    USCC_ALPHABET,
+    USCC_BASE34,
+    USCC_VALID_CHARS,
     FieldError,
     cell_text,
     check_resident_id,
@@ -183,6 +187,9 @@ class _BlockChecker:
         self.today = today
         self.seen_docs = {}  # 文书号 -> first row number, across blocks
         self.code_cache = {}  # credit codes already checked in this file -> normalised code
+        # Rows' JSON is written from a template with the keys in it (see _clean_rows).
+        assert all(key.isidentifier() for key in self.keys)
+        self.json_cache = {key: _JSONCache() for key in self.keys}
         # Allowed values of each enumeration as a whole column: exact spellings (and blank when optional).
         self.choices = {f.key: frozenset(f.choices) | ({""} if not f.required else set())
                         for f in schema.fields if f.kind == s.CHOICE}
@@ -230,6 +237,10 @@ class _BlockChecker:
             if kind == s.CHOICE and set(col) <= self.choices[f.key]:
                 return col
             if kind == s.DATE and types == {datetime.date}:
+                return col
+            if types == {str} and not any(col):  # an optional column left empty
+                return col
+            if kind == s.CODE and types == {str} and _valid_codes(set(col) - {""}):
                 return col
         if kind == s.CODE:
             return self._codes(f, position, col, errors)
@@ -356,7 +367,7 @@ class _BlockChecker:
     # --- valid rows ----------------------------------------------------------
 
     def _clean_rows(self, values, numbers, bad):
-        schema, keys = self.schema, self.keys
+        schema = self.schema
         doc_key, subject_key, date_key = schema.doc_number_key, schema.subject_key, schema.date_key
         n = len(numbers)
         blank = [""] * n
@@ -365,21 +376,67 @@ class _BlockChecker:
         codes = values.get("credit_code", blank)
         ids = values.get("id_number", blank)
         dates = values[date_key] if date_key else [None] * n
-        dumps = orjson.dumps
+        # Each row's JSON is a template filled in: text columns with nothing to escape go in as they
+        # are, between the template's quotes; other columns as their values' JSON, each distinct
+        # value encoded once.  The bytes are exactly what orjson.dumps(dict) gives, key order included.
+        pieces, columns = [], []
+        for key, column in values.items():
+            if _plain_text(column):
+                pieces.append(f'"{key}":"%s"')
+                columns.append(column)
+            else:
+                pieces.append(f'"{key}":%s')
+                columns.append(self._json_values(key, column))
+        template = "{" + ",".join(pieces) + "}"
         for i, (row, number, doc, subject, code, id_number, date) in enumerate(
-            zip(zip(*values.values(), strict=True), numbers, docs, subjects, codes, ids, dates, strict=True)
+            zip(zip(*columns, strict=True), numbers, docs, subjects, codes, ids, dates, strict=True)
         ):
             if i in bad:
                 continue
-            yield CleanRow(
-                number,
-                dumps(dict(zip(keys, row, strict=True))),  # dates become "YYYY-MM-DD"
-                doc,
-                subject[:200],
-                code,
-                id_number,
-                date or None,
-            )
+            yield CleanRow(number, (template % row).encode(), doc, subject[:200], code, id_number, date or None)
+
+    def _json_values(self, key, column):
+        """The column's values as JSON text; a column of repeated values (most are) encodes each once."""
+        cache = self.json_cache.get(key)
+        if cache is None:
+            return [orjson.dumps(value).decode() for value in column]
+        encoded = [cache[value] for value in column]
+        if len(cache) > 20_000:  # mostly distinct values: caching only costs memory
+            self.json_cache[key] = None
+        return encoded
+
+
+def _valid_codes(codes):
+    """True when every code is already a valid, normalised 统一社会信用代码 (18 characters, check digit right).
+
+    A whole column's distinct codes at once: a file's codes are nearly always
+    written correctly, so each is checked here in one expression; any other
+    value sends the column through check_uscc cell by cell, for its message.
+    """
+    if not codes or set(map(len, codes)) != {18} or not USCC_VALID_CHARS.issuperset("".join(codes)):
+        return False
+    return all(code[17] == USCC_ALPHABET[-int(code[16::-1].translate(USCC_BASE34), 34) % 31] for code in codes)
+
+
+# What JSON would escape (quote, backslash, control characters) or refuse (lone surrogates).
+_JSON_UNPLAIN = re.compile(r'["\\\x00-\x1f\ud800-\udfff]')
+
+
+def _plain_text(column):
+    """True when every value is text that JSON writes as it is, between quotes."""
+    try:
+        joined = "".join(column)
+    except TypeError:  # dates, numbers, None
+        return False
+    if joined.isprintable() and '"' not in joined and "\\" not in joined:  # the usual case, checked fast
+        return True
+    return _JSON_UNPLAIN.search(joined) is None  # e.g. an ideographic space is not "printable" but plain
+
+
+class _JSONCache(dict):
+    def __missing__(self, value):
+        encoded = self[value] = orjson.dumps(value).decode()
+        return encoded
 
 
 def _text(f, raw):

@@ -20,7 +20,7 @@ _ID_CHECK = "10X98765432"
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
 _SPACES = re.compile(r"\s+")
-_USCC_VALID = frozenset(USCC_ALPHABET)
+USCC_VALID_CHARS = _USCC_VALID = frozenset(USCC_ALPHABET)
 
 
 class FieldError(ValueError):
@@ -43,7 +43,7 @@ def normalise_header(text):
 
 
 # Each code character as the base-34 digit of its value (0-9, then a-u for 10-30).
-_USCC_BASE34 = str.maketrans(USCC_ALPHABET, "0123456789abcdefghijklmnopqrstu")
+USCC_BASE34 = _USCC_BASE34 = str.maketrans(USCC_ALPHABET, "0123456789abcdefghijklmnopqrstu")
 
 
 def uscc_check_char(first17):
