@@ -43,3 +43,17 @@ def peak_rss_mb():
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine_reference():
+    """Seconds for a fixed pure-Python loop: how fast this machine is right now (shared VMs vary a lot)."""
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best

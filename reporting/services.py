@@ -278,12 +278,33 @@ def _file_open(*, path, name, report, category, progress=None):
     schema = category.get_schema()
     existing = frozenset()
     if schema.doc_number_key:
-        existing = frozenset(
-            Record.objects.filter(unit=report.unit, category=category)
-            .exclude(report=report).exclude(doc_number="").values_list("doc_number", flat=True)
+        existing = _StoredDocNumbers(
+            Record.objects.filter(unit=report.unit, category=category).exclude(report=report).exclude(doc_number="")
         )
     return validation_start(schema, table, existing_doc_numbers=existing, today=timezone.localdate(),
                             progress=progress, total=total)
+
+
+class _StoredDocNumbers:
+    """文书号 the unit stored for the category in other months, for the validator's duplicate check.
+
+    Usually loaded once; a unit with years of large uploads (more than
+    LOAD_ALL_BELOW numbers) is asked a block of the file's numbers at a time
+    instead, through the (unit, category, 文书号) index, so memory stays flat.
+    """
+
+    LOAD_ALL_BELOW = 200_000
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+        self.loaded = None
+        if queryset.count() < self.LOAD_ALL_BELOW:
+            self.loaded = frozenset(queryset.values_list("doc_number", flat=True))
+
+    def among(self, docs):
+        if self.loaded is not None:
+            return self.loaded & docs
+        return set(self.queryset.filter(doc_number__in=list(docs)).values_list("doc_number", flat=True))
 
 
 class _Rejected(Exception):

@@ -350,7 +350,10 @@ class _BlockChecker:
         seen, existing = self.seen_docs, self.existing
         pairs = [(doc, number) for doc, number in zip(values[key], numbers, strict=True) if doc]
         docs = {doc for doc, _ in pairs}
-        if len(docs) == len(pairs) and seen.keys().isdisjoint(docs) and existing.isdisjoint(docs):
+        # The stored 文书号 among this block's: a set, or an object that looks them up (services).
+        among = getattr(existing, "among", None)
+        existing = among(docs) if among is not None else existing & docs
+        if len(docs) == len(pairs) and seen.keys().isdisjoint(docs) and not existing:
             seen.update(pairs)
             return
         header, order = self.headers[key], len(self.schema.fields) + 100
