@@ -6,6 +6,7 @@ into these functions.  `user=None` means the operator CLI (office rights).
 
 import itertools
 import logging
+import weakref
 from pathlib import Path
 
 from django.conf import settings
@@ -278,9 +279,7 @@ def _file_open(*, path, name, report, category, progress=None):
     schema = category.get_schema()
     existing = frozenset()
     if schema.doc_number_key:
-        existing = _StoredDocNumbers(
-            Record.objects.filter(unit=report.unit, category=category).exclude(report=report).exclude(doc_number="")
-        )
+        existing = _StoredDocNumbers(report=report, category=category)
     return validation_start(schema, table, existing_doc_numbers=existing, today=timezone.localdate(),
                             progress=progress, total=total)
 
@@ -291,20 +290,39 @@ class _StoredDocNumbers:
     Usually loaded once; a unit with years of large uploads (more than
     LOAD_ALL_BELOW numbers) is asked a block of the file's numbers at a time
     instead, through the (unit, category, 文书号) index, so memory stays flat.
+    On PostgreSQL those questions go over a second connection: the import's
+    own connection is busy with the COPY while the file is being checked.
     """
 
     LOAD_ALL_BELOW = 200_000
 
-    def __init__(self, queryset):
-        self.queryset = queryset
+    def __init__(self, *, report, category):
+        self.params = [report.unit_id, category.pk, report.pk]
+        self.queryset = (Record.objects.filter(unit_id=report.unit_id, category=category)
+                         .exclude(report=report).exclude(doc_number=""))
         self.loaded = None
-        if queryset.count() < self.LOAD_ALL_BELOW:
-            self.loaded = frozenset(queryset.values_list("doc_number", flat=True))
+        self.side = None
+        if self.queryset.count() < self.LOAD_ALL_BELOW:
+            self.loaded = frozenset(self.queryset.values_list("doc_number", flat=True))
 
     def among(self, docs):
         if self.loaded is not None:
             return self.loaded & docs
-        return set(self.queryset.filter(doc_number__in=list(docs)).values_list("doc_number", flat=True))
+        if connection.vendor != "postgresql":  # elsewhere rows are stored between blocks, not during a COPY
+            return set(self.queryset.filter(doc_number__in=list(docs)).values_list("doc_number", flat=True))
+        if self.side is None:
+            import psycopg2
+
+            self.side = psycopg2.connect(**connection.get_connection_params())
+            self.side.autocommit = True
+            weakref.finalize(self, self.side.close)
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                f"SELECT doc_number FROM {Record._meta.db_table} WHERE unit_id = %s AND category_id = %s"
+                " AND report_id <> %s AND doc_number <> '' AND doc_number = ANY(%s)",
+                [*self.params, list(docs)],
+            )
+            return {doc for (doc,) in cursor}
 
 
 class _Rejected(Exception):

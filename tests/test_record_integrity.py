@@ -2,7 +2,8 @@
 
 Migration 0005 replaced the check (a third of the COPY's server time) with a
 trigger on the report side and a key-share lock taken by records_insert.
-These tests hold on both SQLite and PostgreSQL.
+The trigger is PostgreSQL's (production); the lock and the refusal of a
+missing report hold on SQLite too.
 """
 
 import pytest
@@ -27,18 +28,21 @@ def _raw(sql, params):
         cursor.execute(sql, params)
 
 
+@pytest.mark.postgres
 def test_a_report_with_records_cannot_be_deleted_even_in_raw_sql(stored_report):
     with pytest.raises(IntegrityError, match="报表仍有记录"):
         _raw(f"DELETE FROM {MonthlyReport._meta.db_table} WHERE id = %s", [stored_report.pk])
     assert Record.objects.filter(report=stored_report).count() == 3
 
 
+@pytest.mark.postgres
 def test_a_report_with_records_cannot_change_its_id(stored_report):
     with pytest.raises(IntegrityError, match="报表仍有记录"):
         _raw(f"UPDATE {MonthlyReport._meta.db_table} SET id = id + 100000 WHERE id = %s", [stored_report.pk])
     assert MonthlyReport.objects.filter(pk=stored_report.pk).exists()
 
 
+@pytest.mark.postgres
 def test_once_its_records_are_gone_the_trigger_lets_the_report_go(stored_report):
     Record.objects.filter(report=stored_report).delete()
     with transaction.atomic(), connection.cursor() as cursor:
