@@ -135,16 +135,17 @@ def split_sheet(path, sheet_name, *, part_bytes=None, min_bytes=None):
     try:
         names = set(archive.namelist())
         member = _sheet_member(archive, sheet_name)
-        if member is None or member not in names:
-            return None
-        size = archive.getinfo(member).file_size  # already checked against the upload limits (excel._check_zip)
-        if size < min_bytes:
-            return None
-        stream = archive.open(member)
-        first_bytes = min(part_bytes, FIRST_PART_BYTES)
-        first = stream.read(2 * first_bytes + 65536)
-        cut = _first_cut(first, first_bytes)
-        if cut is None:
+        size = archive.getinfo(member).file_size if member in names else -1  # checked by excel._check_zip
+        cut = None
+        if size >= min_bytes:
+            stream = archive.open(member)
+            first_bytes = min(part_bytes, FIRST_PART_BYTES)
+            first = stream.read(2 * first_bytes + 65536)
+            cut = _first_cut(first, first_bytes)
+        if cut is None:  # small, or not safely cut: read whole
+            if stream is not None:
+                stream.close()
+            archive.close()
             return None
         start, cut = cut
         shared, styles = _related(archive, "sharedStrings"), _related(archive, "styles")

@@ -6,6 +6,7 @@ empty rows and columns at a part's edge, and the refusals of a broken part.
 """
 
 import datetime
+import os
 import threading
 import zipfile
 from pathlib import Path
@@ -246,3 +247,14 @@ def test_the_data_sheet_is_chosen_as_when_read_whole(tmp_path, monkeypatch):
     parts = _read(path, split=True, monkeypatch=monkeypatch)
     assert parts[0] == whole[0] == "数据"
     assert _visible(parts[2]) == _visible(whole[2])
+
+
+def test_sheets_not_cut_leave_no_file_open(tmp_path):
+    small = tmp_path / "small.xlsx"
+    excel_like.write_xlsx(small, [header_row("license"), list(record("license").values())])
+    unnumbered = _write_raw(tmp_path / "nor.xlsx", _sheet_xml(_messy_rows(200), with_r=False))
+    before = len(os.listdir("/proc/self/fd"))
+    assert xlsx_parts.split_sheet(small, "数据") is None
+    assert xlsx_parts.split_sheet(unnumbered, "数据", part_bytes=SMALL, min_bytes=0) is None
+    assert xlsx_parts.split_sheet(small, "没有这个表", min_bytes=0) is None
+    assert len(os.listdir("/proc/self/fd")) == before
