@@ -1,94 +1,28 @@
 """The row-by-row validator as it was before block checks: kept only as the oracle of tests/test_validation_blocks.py.
 
-Every error is collected (row as Excel shows it, column header, Chinese
-reason); valid rows come back normalised, ready to be stored.
+Only the row-by-row algorithm lives here (straight-line per-cell checks
+compiled for the file's columns, then the cross-field rules and 文书号 per
+row); the header search, the result types and the field checkers are the
+ones reporting.validation uses.
 """
 
 import datetime
 import itertools
-import json
-from dataclasses import dataclass, field
 
 import orjson
 
 from reporting import schemas as s
 from reporting.excel import UploadRefused
-from reporting.validators import (
-    FieldError,
-    cell_text,
-    check_resident_id,
-    check_uscc,
-    normalise_code,
-    normalise_header,
-    parse_date,
-    parse_decimal,
-    to_halfwidth,
+from reporting.validation import (
+    _CHECKERS,
+    HEADER_SEARCH_ROWS,
+    RESIDENT_ID,
+    CleanRow,
+    ValidationResult,
+    _is_blank,
+    locate_header,
 )
-
-HEADER_SEARCH_ROWS = 10
-RESIDENT_ID = "居民身份证"
-
-
-@dataclass(slots=True)
-class CleanRow:
-    row: int
-    # The normalised values as JSON text: ten times smaller in memory than a dict
-    # for a 100,000-row file, and exactly what COPY writes.
-    data_json: str
-    doc_number: str = ""
-    subject_name: str = ""
-    credit_code: str = ""
-    id_number: str = ""
-    record_date: datetime.date | None = None
-
-    @property
-    def data(self):
-        return json.loads(self.data_json)
-
-
-@dataclass
-class ValidationResult:
-    header_row: int
-    columns: dict  # field key -> column index
-    total_rows: int = 0
-    rows: list = field(default_factory=list)  # CleanRow for every valid row (validate_table only)
-    valid_count: int = 0
-    errors: list = field(default_factory=list)  # {"row", "column", "message"}
-    error_rows: set = field(default_factory=set)
-
-    @property
-    def is_valid(self):
-        return not self.errors
-
-
-def _is_blank(cells):
-    return not any(c.strip() if type(c) is str else c is not None for c in cells)
-
-
-def locate_header(schema, head):
-    """Find the header row among the first rows and map each schema field to its column index."""
-    wanted = {normalise_header(f.header): f for f in schema.fields}
-    required = [f for f in schema.fields if f.required]
-    best = None
-    for row_number, cells in head:
-        columns = {}
-        for index, cell in enumerate(cells):
-            f = wanted.get(normalise_header(cell_text(cell)))
-            if f is not None and f.key not in columns:
-                columns[f.key] = index
-        if columns and (best is None or len(columns) > len(best[1])):
-            best = (row_number, columns)
-    if best is None:
-        raise UploadRefused(
-            "在文件前 {} 行中找不到表头。请使用下载的模板，表头应包括：{}。".format(
-                HEADER_SEARCH_ROWS, "、".join(f.header for f in required)
-            )
-        )
-    row_number, columns = best
-    missing = [f.header for f in required if f.key not in columns]
-    if missing:
-        raise UploadRefused("缺少必填列：{}。请使用下载的模板，不要删除或改动表头。".format("、".join(missing)))
-    return row_number, columns
+from reporting.validators import FieldError, check_resident_id, check_uscc
 
 
 def validate_table(schema, table, **options):
@@ -251,56 +185,3 @@ def _cross_checks(schema, data, headers, today):
     if schema.extra.get("code_or_id") and data.get("credit_code") == "" and data.get("id_number") == "":
         errors.append((headers["credit_code"], "统一社会信用代码和证件号码至少填写一项"))
     return errors
-
-
-def _text(f, raw):
-    value = cell_text(raw)
-    if len(value) > f.max_length:
-        raise FieldError(f"内容过长（{len(value)} 字），最多 {f.max_length} 字")
-    return value
-
-
-def _code(f, raw):
-    return check_uscc(cell_text(raw))
-
-
-def _id_number(f, raw):
-    value = normalise_code(cell_text(raw))
-    if len(value) > f.max_length:
-        raise FieldError(f"内容过长，最多 {f.max_length} 个字符")
-    return value
-
-
-def _date(f, raw):
-    return parse_date(raw)
-
-
-def _choice(f, raw):
-    value = to_halfwidth(cell_text(raw)).replace(" ", "")
-    if value not in f.choices:
-        raise FieldError("“{}”不是可选值，应为：{}".format(cell_text(raw), "、".join(f.choices)))
-    return value
-
-
-def _decimal(f, raw):
-    return parse_decimal(raw)
-
-
-def _url(f, raw):
-    value = cell_text(raw)
-    if not (value.startswith("http://") or value.startswith("https://")):
-        raise FieldError("链接应以 http:// 或 https:// 开头")
-    if len(value) > f.max_length:
-        raise FieldError(f"链接过长，最多 {f.max_length} 个字符")
-    return value
-
-
-_CHECKERS = {
-    s.TEXT: _text,
-    s.CODE: _code,
-    s.ID_NUMBER: _id_number,
-    s.DATE: _date,
-    s.CHOICE: _choice,
-    s.DECIMAL: _decimal,
-    s.URL: _url,
-}
