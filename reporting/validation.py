@@ -115,15 +115,20 @@ def validation_start(schema, table, *, existing_doc_numbers=frozenset(), today=N
     result.  `total` (rows, if known) feeds the progress callback.
     """
     today = today or datetime.date.today()
+    result, rows = open_table(schema, table)
+    checker = _BlockChecker(schema, result.columns, existing_doc_numbers, today)
+    return result, _valid_rows(result, rows, checker, progress, total)
+
+
+def open_table(schema, table):
+    """(ValidationResult with the header found, all rows again), or UploadRefused for an empty sheet or no header."""
     rows = iter(table)
     head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
     if all(_is_blank(cells) for _, cells in head):
         if not head or next((r for r in rows if not _is_blank(r[1])), None) is None:
             raise UploadRefused("工作表是空的，没有任何数据。请使用下载的模板填写后上传。")
     header_row, columns = locate_header(schema, head)
-    result = ValidationResult(header_row=header_row, columns=columns)
-    checker = _BlockChecker(schema, columns, existing_doc_numbers, today)
-    return result, _valid_rows(result, itertools.chain(head, rows), checker, progress, total)
+    return ValidationResult(header_row=header_row, columns=columns), itertools.chain(head, rows)
 
 
 BLOCK_ROWS = 2048

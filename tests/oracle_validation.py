@@ -7,7 +7,6 @@ ones reporting.validation uses.
 """
 
 import datetime
-import itertools
 
 import orjson
 
@@ -15,42 +14,24 @@ from reporting import schemas as s
 from reporting.excel import UploadRefused
 from reporting.validation import (
     _CHECKERS,
-    HEADER_SEARCH_ROWS,
     RESIDENT_ID,
     CleanRow,
-    ValidationResult,
     _is_blank,
-    locate_header,
+    open_table,
 )
 from reporting.validators import FieldError, check_resident_id, check_uscc
 
 
 def validate_table(schema, table, **options):
-    """Validate every data row below the header; never stops at the first error.
-
-    Returns the ValidationResult with every valid row in `rows`.
-    """
     result, rows = validation_start(schema, table, **options)
     result.rows = list(rows)
     return result
 
 
 def validation_start(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None, total=None):
-    """Locate the header now (raising UploadRefused) and return (result, generator of valid CleanRows).
-
-    `table` is any iterable of (Excel row number, cells), read once.  The
-    generator fills result.errors as it goes, so a caller can store valid rows
-    while later ones are still being checked; exhausting it completes the
-    result.  `total` (rows, if known) feeds the progress callback.
-    """
     today = today or datetime.date.today()
-    rows = iter(table)
-    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-    if all(_is_blank(cells) for _, cells in head):
-        if not head or next((r for r in rows if not _is_blank(r[1])), None) is None:
-            raise UploadRefused("工作表是空的，没有任何数据。请使用下载的模板填写后上传。")
-    header_row, columns = locate_header(schema, head)
-    result = ValidationResult(header_row=header_row, columns=columns)
+    result, rows = open_table(schema, table)
+    columns = result.columns
     checkers = [(f.key, f.header, f.required, columns[f.key], f.kind, _CHECKERS[f.kind], f)
                 for f in schema.fields if f.key in columns]
     # Exact spellings of each enumeration, looked up before the normalising checker.
@@ -58,7 +39,7 @@ def validation_start(schema, table, *, existing_doc_numbers=frozenset(), today=N
     headers = {f.key: f.header for f in schema.fields}
     absent = {f.key: "" for f in schema.fields if f.key not in columns}
     context = (schema, checkers, choices, headers, absent, existing_doc_numbers, today, progress, total)
-    return result, _valid_rows(result, itertools.chain(head, rows), context)
+    return result, _valid_rows(result, rows, context)
 
 
 def _valid_rows(result, rows, context):
