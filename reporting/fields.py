@@ -23,8 +23,6 @@ class JSONTextField(models.TextField):
     def get_prep_value(self, value):
         if value is None or isinstance(value, str):
             return value
-        if isinstance(value, bytes):  # already JSON (validation.CleanRow.data_json)
-            return value.decode()
         return orjson.dumps(value).decode()
 
     def value_to_string(self, obj):

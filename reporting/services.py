@@ -533,7 +533,7 @@ class _CopyReader:
     def __init__(self, rows, *, prefix, chunk=1000):
         self.rows = iter(rows)
         self.prefix = prefix
-        self.tabs = prefix.count("\t") + 6  # tabs in a line before the JSON, when no value holds one
+        self.tabs = prefix.count("\t") + 6  # tabs in a line, when no value holds one
         self.chunk = chunk
         self.count = 0
         self.error = None
@@ -549,28 +549,24 @@ class _CopyReader:
             return b""
         self.count += len(rows)
         prefix, dates = self.prefix, self.dates
-        heads = [
+        lines = [
             f"{prefix}{r.row}\t{r.doc_number}\t{r.subject_name}\t{r.credit_code}\t{r.id_number}\t"
-            f"{dates[r.record_date]}\t"
+            f"{dates[r.record_date]}\t{r.data_json}\n"
             for r in rows
         ]
-        text = "".join(heads)
+        text = "".join(lines)
+        # JSON holds no raw tab, newline or carriage return, so the whole chunk is checked at once:
+        # the only backslashes must be the NULL marks, and every tab and newline a separator.
         nulls = sum(r.record_date is None for r in rows)
-        if (text.count("\\") != nulls or "\n" in text or "\r" in text
+        if (text.count("\\") != nulls or "\r" in text or text.count("\n") != len(rows)
                 or text.count("\t") != self.tabs * len(rows)):
             esc = _copy_escape
-            heads = [
+            text = "".join([
                 f"{prefix}{r.row}\t{esc(r.doc_number)}\t{esc(r.subject_name)}\t{esc(r.credit_code)}\t"
-                f"{esc(r.id_number)}\t{dates[r.record_date]}\t"
+                f"{esc(r.id_number)}\t{dates[r.record_date]}\t{esc(r.data_json)}\n"
                 for r in rows
-            ]
-        # orjson writes no raw control characters; a backslash in the JSON must be doubled for COPY.
-        lines = [
-            h.encode() + (j if b"\\" not in j else j.replace(b"\\", b"\\\\"))
-            for h, j in zip(heads, (r.data_json for r in rows), strict=True)
-        ]
-        lines.append(b"")
-        return b"\n".join(lines)
+            ])
+        return text.encode()
 
     readline = read
 

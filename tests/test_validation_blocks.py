@@ -137,7 +137,7 @@ def _both(schema, table, block_rows, monkeypatch):
         keys = [f.key for f in schema.fields]
         for row in validation.validate_table(schema, [(n, list(c)) for n, c in table],
                                              existing_doc_numbers=EXISTING, today=TODAY).rows:
-            assert row.data_json == orjson.dumps({key: row.data[key] for key in keys})
+            assert row.data_json.encode() == orjson.dumps({key: row.data[key] for key in keys})
     return expected, got
 
 
