@@ -228,10 +228,10 @@ class _BlockChecker:
 
     def _column(self, f, position, raw, errors):
         """The column's normalised values (None where a cell has an error); errors appended."""
-        types = set(map(type, raw))
-        if types == {str}:
+        try:  # all text (most columns): one pass
             col = list(map(str.strip, raw))
-        else:
+            types = {str}
+        except TypeError:  # a date, a number or an empty cell (None) among them
             col = [v.strip() if type(v) is str else ("" if v is None else v) for v in raw]
             types = set(map(type, col))
         kind = f.kind
