@@ -95,6 +95,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT, related_name="users",
     )
     display_name = models.CharField("姓名", max_length=50, blank=True)
+    # Set for accounts whose password an administrator chose (admin form, Excel import):
+    # the holder must replace it before using the portal.
+    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
 
     class Meta:
         verbose_name = "用户"
