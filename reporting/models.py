@@ -370,6 +370,7 @@ class AuditEvent(models.Model):
         RETURNED = "returned", "退回"
         REOPENED = "reopened", "重新打开"
         EXCEPTION = "exception", "特许修改"
+        UNLOCKED = "unlocked", "解除登录锁定"
 
     created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
