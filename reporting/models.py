@@ -369,7 +369,8 @@ class AuditEvent(models.Model):
         ACCEPTED = "accepted", "审核通过"
         RETURNED = "returned", "退回"
         REOPENED = "reopened", "重新打开"
-        EXCEPTION = "exception", "特许修改"
+        EXCEPTION = "exception", "开通特许修改"
+        EXCEPTION_WITHDRAWN = "exception_withdrawn", "撤销特许修改"
         UNLOCKED = "unlocked", "解除登录锁定"
 
     created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
