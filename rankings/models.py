@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from credit_portal.jobs import Job
 from reporting.models import Category, Unit, UnitKind
 
 MONTHLY_REPORTS = "=monthly_reports"
@@ -169,6 +170,16 @@ class RollupMark(models.Model):
 
     def __str__(self):
         return f"{self.unit_id} {self.period:%Y-%m} {'待汇总' if self.pending else '已完成'}"
+
+
+class RebuildJob(Job):
+    """A full statistics rebuild, requested by the nightly schedule or an operator (see credit_portal/jobs.py)."""
+
+    task = "rankings.tasks.run_rebuild_job"
+
+    class Meta(Job.Meta):
+        verbose_name = "统计全量重算任务"
+        verbose_name_plural = "统计全量重算任务"
 
 
 class IndicatorWeight(models.Model):
