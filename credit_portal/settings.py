@@ -123,12 +123,21 @@ CELERY_TASK_RETRY_ON_WORKER_LOST = True
 # already committed a pending mark that the sweep will pick up.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis hands an unacknowledged task to another worker after this many seconds, so it must exceed the
+# longest task (a full rebuild or a background import: seconds, a few minutes at worst).  It is not the
+# recovery path: database job rows and the beat sweeps below bring back work whose worker died.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Background jobs (credit_portal/jobs.py): a running job writes a heartbeat every JOBS_HEARTBEAT_SECONDS;
+# the sweep, every JOBS_SWEEP_SECONDS, re-enqueues jobs whose heartbeat is older than JOBS_STALE_SECONDS
+# (their worker died) and jobs that never reached a worker.
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=20)
+JOBS_STALE_SECONDS = env.float("JOBS_STALE_SECONDS", default=180)
+JOBS_SWEEP_SECONDS = env.float("JOBS_SWEEP_SECONDS", default=60)
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
-    "sweep-pending-rollups": {"task": "rankings.tasks.sweep_pending_rollups", "schedule": 60.0},
+    "sweep-pending-work": {"task": "rankings.tasks.sweep_pending_work", "schedule": JOBS_SWEEP_SECONDS},
     "nightly-statistics-rebuild": {
         "task": "rankings.tasks.rebuild_statistics",
         "schedule": crontab(hour=2, minute=30),

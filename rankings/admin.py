@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import CityRank, IndicatorWeight, RollupMark, StatColumn, StatTable
+from .models import CityRank, IndicatorWeight, RebuildJob, RollupMark, StatColumn, StatTable
 
 
 class StatColumnInline(admin.TabularInline):
@@ -28,6 +28,20 @@ class RollupMarkAdmin(admin.ModelAdmin):
 
     list_display = ("unit", "period", "pending", "requested_at", "completed_at", "attempts")
     list_filter = ("pending",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RebuildJob)
+class RebuildJobAdmin(admin.ModelAdmin):
+    """Full rebuilds, for operators: one left running or failed means a worker or the database is in trouble."""
+
+    list_display = ("pk", "status", "requested_at", "started_at", "heartbeat_at", "finished_at", "attempts", "message")
+    list_filter = ("status",)
 
     def has_add_permission(self, request):
         return False

@@ -2,21 +2,26 @@
 
 A (unit, month) rollup deletes and rebuilds that month's rows inside one
 transaction, under a PostgreSQL advisory lock, so reruns and concurrent runs
-give the exact result.  The full rebuild takes the same lock exclusively.
-On SQLite, which serialises writers, the transaction alone suffices.
+give the exact result.  The full rebuild takes the same lock exclusively and
+reads one REPEATABLE READ snapshot.  On SQLite, which serialises writers, the
+transaction alone suffices.
 """
 
 import datetime
+import functools
 import logging
+import operator
+from contextlib import contextmanager
 
-from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from credit_portal import jobs
 from reporting.models import ImportBatch, MonthlyReport, Record, ReportEntry, ReportStatus
 from reporting.schemas import SCHEMAS
 
-from .models import CategoryStat, ReportStat, RollupMark
+from .models import CategoryStat, RebuildJob, ReportStat, RollupMark
 from .workdays import CalendarUnknown, reported_in_time
 
 logger = logging.getLogger(__name__)
@@ -135,11 +140,40 @@ def _quality_facts(reports):
     return facts
 
 
+@contextmanager
+def _rebuild_transaction():
+    """The full rebuild's transaction: the exclusive lock first, then one REPEATABLE READ snapshot.
+
+    Read in several READ COMMITTED statements, a report accepted in between
+    appeared in one result and not in another (a KeyError).  PostgreSQL takes
+    the snapshot at the transaction's first query, so the lock is taken before
+    the transaction, at session level: a snapshot taken while waiting for the
+    lock would miss the statistics rollups commit meanwhile.  Inside a caller's
+    transaction (tests) the caller owns the isolation level.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        with transaction.atomic():
+            _lock()
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, _FULL_KEY])
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, _FULL_KEY])
+        except DatabaseError:
+            connection.close()  # the lock ends with the session
+
+
 def stats_rebuild():
-    """Recompute every statistics row from the records, in one transaction."""
-    started = timezone.now()
-    with transaction.atomic():
-        _lock()
+    """Recompute every statistics row from the records, as of one moment."""
+    with _rebuild_transaction():
         CategoryStat.objects.all().delete()
         ReportStat.objects.all().delete()
         reports = list(
@@ -163,10 +197,30 @@ def stats_rebuild():
             ],
             batch_size=5000,
         )
-        RollupMark.objects.filter(pending=True, requested_at__lte=started).update(
-            pending=False, completed_at=timezone.now()
-        )
+        # Cleared after the commit: acceptances may be updating these marks right now.
+        marks_seen = list(RollupMark.objects.filter(pending=True).values_list("pk", "requested_at"))
+    _marks_complete(marks_seen)
     return len(values)
+
+
+def _marks_complete(marks):
+    """Clear the (id, requested_at) marks that no newer request has touched since."""
+    now = timezone.now()
+    for start in range(0, len(marks), 500):
+        seen = functools.reduce(operator.or_, (Q(pk=pk, requested_at=at) for pk, at in marks[start:start + 500]))
+        RollupMark.objects.filter(seen, pending=True).update(pending=False, completed_at=now)
+
+
+def stats_rebuild_request():
+    """Record a full rebuild and enqueue it after commit; a rebuild not yet started is reused."""
+    with transaction.atomic():
+        waiting = RebuildJob.objects.filter(status=jobs.JobStatus.PENDING, attempts=0).order_by("pk").first()
+        return waiting or jobs.job_request(RebuildJob)
+
+
+def rebuild_job_run(*, job_id):
+    """Run a recorded full rebuild (safe to call twice); returns the job."""
+    return jobs.job_run(RebuildJob, job_id, lambda job: f"已全量重算：{stats_rebuild()} 条类别统计。")
 
 
 def mark_run(*, unit_id, period):

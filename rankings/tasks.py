@@ -5,6 +5,8 @@ import datetime
 from celery import shared_task
 from django.db import DatabaseError
 
+from credit_portal import jobs
+
 from . import services
 
 _RETRYING = {
@@ -26,10 +28,17 @@ def rollup_unit_month(unit_id, period):
 
 
 @shared_task(**_RETRYING)
-def sweep_pending_rollups():
-    return services.marks_sweep()
+def sweep_pending_work():
+    """The beat's sweep: rollup marks left pending and database jobs whose worker died or never started."""
+    return services.marks_sweep() + jobs.jobs_sweep()
 
 
 @shared_task(**_RETRYING)
 def rebuild_statistics():
-    return services.stats_rebuild()
+    """Nightly: record a full rebuild as a job, run by `run_rebuild_job`."""
+    return services.stats_rebuild_request().pk
+
+
+@shared_task(**_RETRYING)
+def run_rebuild_job(job_id):
+    services.rebuild_job_run(job_id=job_id)

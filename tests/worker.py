@@ -6,7 +6,9 @@ database (the tests use `transactional_db`, so the worker sees their rows).
 
 Run as a module (`python -m tests.worker`) it starts a worker; with
 CREDIT_PORTAL_SLOW_ROLLUP=seconds it first makes every rollup pause inside
-its transaction, so a test can kill the worker mid-rollup.
+its transaction, so a test can kill the worker mid-rollup.  With
+CREDIT_PORTAL_WORKER_BEAT=path it also runs the beat schedule (embedded,
+schedule file at path), so the periodic sweep runs as in production.
 """
 
 import os
@@ -31,7 +33,7 @@ def database_url(settings_dict):
 
 
 class Worker:
-    def __init__(self, *, broker_url, database_url, media_root, slow_rollup=0.0, log_path):
+    def __init__(self, *, broker_url, database_url, media_root, slow_rollup=0.0, log_path, beat=False, env=None):
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "credit_portal.settings",
@@ -39,7 +41,9 @@ class Worker:
             "CELERY_BROKER_URL": broker_url,
             "MEDIA_ROOT": str(media_root),
             "CREDIT_PORTAL_SLOW_ROLLUP": str(slow_rollup),
+            "CREDIT_PORTAL_WORKER_BEAT": f"{log_path}.beat-schedule" if beat else "",
             "PYTHONPATH": str(ROOT),
+            **(env or {}),
         }
         self.log_path = log_path
         self.process = None
@@ -186,8 +190,10 @@ def main():
         _slow_rollups(slow)
     from credit_portal.celery import app
 
+    beat_schedule = os.environ.get("CREDIT_PORTAL_WORKER_BEAT")
+    beat = ["--beat", f"--schedule={beat_schedule}"] if beat_schedule else []
     app.worker_main(["worker", "--loglevel=INFO", "--concurrency=1", "--pool=prefork", "--without-heartbeat",
-                     "--without-gossip", "--without-mingle", "--prefetch-multiplier=1"])
+                     "--without-gossip", "--without-mingle", "--prefetch-multiplier=1", *beat])
 
 
 if __name__ == "__main__":
