@@ -9,6 +9,7 @@ audited like everywhere else.
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils.html import format_html_join
 from import_export.admin import ImportExportMixin, ImportExportModelAdmin
 
@@ -23,12 +24,14 @@ from .models import (
     ReportEntry,
     Unit,
     User,
+    ValueSynonym,
 )
 from .resources import (
     FORMATS,
     CategoryResource,
     UnitResource,
     UserResource,
+    ValueSynonymResource,
     WorkbookRefused,
     category_errors,
 )
@@ -102,11 +105,30 @@ class CategoryAdmin(SpreadsheetMixin, ImportExportModelAdmin):
     search_fields = ("code", "name")
 
 
+@admin.register(ValueSynonym)
+class ValueSynonymAdmin(SpreadsheetMixin, ImportExportModelAdmin):
+    """Spellings of enumerated values that imports accept (身份证 → 居民身份证); effective at the next upload."""
+
+    resource_classes = [ValueSynonymResource]
+    list_display = ("field", "spelling", "canonical", "note")
+    list_filter = ("field", "canonical")
+    search_fields = ("spelling", "canonical", "note")
+
+
+class TemporaryPasswordForm(AdminPasswordChangeForm):
+    """A password the administrator sets is temporary: its holder replaces it at the next login."""
+
+    def save(self, commit=True):
+        self.user.must_change_password = True
+        return super().save(commit=commit)
+
+
 @admin.register(User)
 class UserAdmin(SpreadsheetMixin, ImportExportMixin, DjangoUserAdmin):
     resource_classes = [UserResource]
+    change_password_form = TemporaryPasswordForm
     fieldsets = (
-        DjangoUserAdmin.fieldsets[0],
+        (None, {"fields": ("username", "password", "must_change_password")}),
         ("所属单位", {"fields": ("unit", "display_name"), "description": "单位填报员选择所属单位；信用办人员不选单位。"}),
         *DjangoUserAdmin.fieldsets[1:],
     )
@@ -118,6 +140,11 @@ class UserAdmin(SpreadsheetMixin, ImportExportMixin, DjangoUserAdmin):
     search_fields = ("username", "display_name", "email", "unit__code", "unit__short_name")
     list_select_related = ("unit",)
     autocomplete_fields = ("unit",)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.must_change_password = True  # the administrator chose the first password
+        super().save_model(request, obj, form, change)
 
 
 class DeadlineForm(forms.ModelForm):
@@ -205,13 +232,13 @@ class MonthlyReportAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(ReadOnlyAdmin):
-    list_display = ("original_name", "report", "category", "user", "status", "total_rows", "imported_rows",
+    list_display = ("original_name", "report", "category", "user", "status", "mode", "total_rows", "imported_rows",
                     "error_count", "created_at")
-    list_filter = ("status", "is_first_upload", "keep_valid_rows", "category")
+    list_filter = ("status", "mode", "is_first_upload", "keep_valid_rows", "background", "category")
     search_fields = ("original_name", "sha256", "report__unit__code", "report__unit__short_name")
     list_select_related = ("report__unit", "category", "user")
     date_hierarchy = "created_at"
-    exclude = ("errors",)  # may hold 100,000 entries: the first ones are shown below
+    exclude = ("errors",)  # up to the first 1,000 rows' errors: the first ones are shown below
     readonly_fields = ("first_errors",)
 
     @admin.display(description="错误明细（前 50 条）")

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import schemas as s
-from .excel import INSTRUCTIONS_SHEET, UploadRefused, iter_table
+from .excel import INSTRUCTIONS_SHEET, UploadRefused
 from .validation import HEADER_SEARCH_ROWS, locate_header
 
 DATA_SHEET = "数据"
@@ -164,16 +164,8 @@ def _dropdown(f, cell_range):
 
 
 def _conditional_rules(schema, f):
-    """Rules that make an optional field required depending on another one (validation._cross_checks)."""
-    keys = {g.key for g in schema.fields}
-    if "subject_type" in keys and f.key == "credit_code":
-        return ["行政相对人类别为“法人及非法人组织”时必填"]
-    if "subject_type" in keys and f.key == "id_number":
-        return ["行政相对人类别为“自然人”时必填"]
-    if schema.extra.get("code_or_id") and f.key in ("credit_code", "id_number"):
-        other = schema.field("id_number" if f.key == "credit_code" else "credit_code").header
-        return [f"与“{other}”至少填写一项"]
-    return []
+    """Sentences of the rules that make an optional field required depending on another one."""
+    return [rule.describe(schema, f.key) for rule in schema.rules_for(f.key) if isinstance(rule, s.CONDITIONAL)]
 
 
 def field_rules(schema, f):
@@ -186,29 +178,24 @@ def field_rules(schema, f):
         rules.append((rule, ("时必填", "自然人必填", "至少填")))
     if f.kind == s.CODE:
         rules.append(("18位，由数字和大写字母组成（不使用 I、O、S、V、Z），末位校验码按 GB 32100-2015 校验；"
-                      "全角字符和空格自动去除", ("GB32100", "18位")))
+                      "小写、全角字符、空格和开头的英文单引号自动去除", ("GB32100", "18位")))
     elif f.kind == s.ID_NUMBER:
-        rules.append(("证件类型为居民身份证或未填写时，按 GB 11643 校验：18位，前17位为数字，末位为数字或X",
-                      ("GB11643", "18位")))
+        rules.append(("请按文本填写，不要存成数字（数字会丢失末几位）", ("文本",)))
     elif f.kind == s.DATE:
-        rules.append(("可填 Excel 日期，或文本 2019-08-05、2019/8/5、2019年8月5日、20190805", ("2019-08-05",)))
+        rules.append(("可填 Excel 日期，或文本 2019-08-05、2019/8/5、2019.8.5、2019年8月5日、20190805", ("2019-08-05",)))
     elif f.kind == s.CHOICE:
-        rules.append(("从下拉列表选择，可选值：" + "、".join(f.choices), ("下拉", "/".join(f.choices))))
+        rules.append(("从下拉列表选择，可选值：" + "、".join(f.choices) + "（国家双公示标准的写法和代码也可识别，"
+                      "保存为左列的规范值）", ("下拉", "/".join(f.choices))))
     elif f.kind == s.DECIMAL:
-        rules.append(("数字，不能为负数", ("负数",)))
+        rules.append(("数字，不能为负数；可带千分位逗号或“万元”", ("负数",)))
     elif f.kind == s.URL:
         rules.append((f"以 http:// 或 https:// 开头，最多 {f.max_length} 个字符", ("http://",)))
     else:
         rules.append((f"最多 {f.max_length} 字", ()))
-    if f.key in schema.not_future:
-        rules.append(("不得晚于今天", ("不得晚于今天",)))
-    for earlier, later in schema.date_order:
-        if f.key == earlier:
-            header = schema.field(later).header
-            rules.append((f"不得晚于“{header}”", (f"不得晚于{header}",)))
-        if f.key == later:
-            header = schema.field(earlier).header
-            rules.append((f"不得早于“{header}”", (f"不得早于{header}",)))
+    for rule in schema.rules_for(f.key):
+        if not isinstance(rule, s.CONDITIONAL):
+            sentence = rule.describe(schema, f.key)
+            rules.append((sentence, (sentence.replace("“", "").replace("”", ""), "GB11643")))
     if schema.disclosure and f.key == schema.date_key:
         rules.append(("双公示：须在决定之日起 7 个工作日内报送（发改办财金〔2018〕424号），工作日按国家法定节假日和调休计算",
                       ("工作日",)))
@@ -233,17 +220,47 @@ def general_notes():
         "文件格式：.xlsx（推荐），或 CSV（UTF-8 或 GB18030/GBK 编码）；不支持旧版 .xls，文件不能设置打开密码。",
         f"文件大小不超过 {limit:.0f} MB，数据较多时请拆分后分批上传。",
         "整个文件全部正确才会导入；有错误时系统列出每处错误的行号、列名和原因，可下载错误报告，改正后重新上传。",
-        "同一类别重新上传会替换本月此前导入的记录；同一文件重复上传不会重复计数。",
+        "本类别已有记录时再次上传，需选择“替换本类别已有记录”或“追加到已有记录”（追加时文书号不得与已有记录重复）；"
+        "同一文件重复上传不会重复计数。",
+        "表头可以在第 1 行以下（上方可有标题行、说明行），也可以使用国家双公示标准的字段代码（如 XK_XDR、CF_WSH）作表头；"
+        "证件类型、当前状态等可填标准的写法或代码，系统保存为规范值。",
         "本月没有数据时，请在报表页面选择“本月无数据”，不要上传空表。",
         "各字段的填写示例见上表“示例”列；“数据”工作表中不要保留示例。",
     ]
 
 
-def _write_instructions(sheet, category, schema):
+def month_workbook_filename(unit, period):
+    return f"{unit.short_name}_{period:%Y年%m月}_月度报送工作簿.xlsx"
+
+
+def month_workbook(unit, period):
+    """One sheet per records category of the unit (named after the category), then 填表说明 for each.
+
+    Uploaded back whole, each non-empty sheet is imported as its category (imports.workbook_import).
+    """
+    categories = [c for c in unit.categories() if c.is_records]
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for category in categories:
+        _write_data_sheet(workbook.create_sheet(category.name[:31]), category.get_schema())
+    instructions = workbook.create_sheet(INSTRUCTIONS_SHEET)
+    instructions.append([f"{unit.short_name} {period:%Y年%m月} 月度报送工作簿填表说明"])
+    instructions["A1"].font = _TITLE_FONT
+    instructions.append(["每个类别一个工作表，工作表名称就是类别名称，请不要改名。只填写本月有数据的类别；"
+                         "空着的工作表不会改变该类别（本月没有数据的类别请在报表页面选择“本月无数据”）。"])
+    for category in categories:
+        instructions.append([])
+        _write_instructions(instructions, category, category.get_schema(), notes=False)
+    _write_notes(instructions)
+    workbook.active = 0
+    return _save(workbook)
+
+
+def _write_instructions(sheet, category, schema, notes=True):
     sheet.append([f"《{category.name}》数据模板填表说明"])
-    sheet["A1"].font = _TITLE_FONT
+    sheet.cell(row=sheet.max_row, column=1).font = _TITLE_FONT
     sheet.append(["字段", "是否必填", "规则说明", "示例"])
-    for cell in sheet[2]:
+    for cell in sheet[sheet.max_row]:
         cell.font = _OPTIONAL_FONT
         cell.fill = _HEADER_FILL
         cell.alignment = _CENTER
@@ -253,6 +270,12 @@ def _write_instructions(sheet, category, schema):
             cell.alignment = _WRAP
         if f.required:
             sheet.cell(row=sheet.max_row, column=1).font = _REQUIRED_FONT
+    if notes:
+        _write_notes(sheet)
+        sheet.freeze_panes = "A3"
+
+
+def _write_notes(sheet):
     sheet.append([])
     sheet.append(["填写要求"])
     sheet.cell(row=sheet.max_row, column=1).font = _OPTIONAL_FONT
@@ -261,7 +284,6 @@ def _write_instructions(sheet, category, schema):
         sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=4)
     for letter, width in zip("ABCD", (36, 10, 80, 30), strict=True):
         sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A3"
 
 
 # --- error reports ---------------------------------------------------------------
@@ -298,12 +320,34 @@ def error_report_workbook(batch):
         _write_error_list(sheet, by_row)
         return _save(workbook)
     _write_error_rows(sheet, batch, header, rows, columns, by_row)
+    _write_how_to_fix(workbook.create_sheet(FIX_SHEET), batch, len(by_row))
     return _save(workbook)
+
+
+FIX_SHEET = "改正后如何上传"
+
+
+def _write_how_to_fix(sheet, batch, listed_rows):
+    """How to send the corrected rows back without losing the rows already kept."""
+    sheet.column_dimensions["A"].width = 110
+    lines = [
+        "1. 在“错误报告”工作表中直接改正标红的单元格（第一列“原行号”和最后一列“错误说明”上传时会被忽略，不必删除）。",
+        "2. 如果此前已选择“仅导入正确的行”，正确的行已经保存：改正后上传本文件时，请选择“追加到已有记录”，"
+        "这样只会增加改正后的行，已保存的行不会被删除（文书号不能与已保存的记录重复）。",
+        "3. 如果此前的文件整体未导入，请在原文件中改正这些行，上传完整文件并选择“替换本类别已有记录”。",
+    ]
+    if batch.error_count > sum(1 for _ in batch.errors or []):
+        lines.append(f"注意：本次共 {batch.error_count} 处错误，报告只列出了前 {listed_rows} 行的错误，"
+                     "改正后重新上传可看到其余的错误。")
+    for line in lines:
+        sheet.append([_styled(sheet, line, alignment=_WRAP)])
 
 
 def _original_rows(batch, by_row):
     """The header cells, the rows that have errors (as uploaded), and the schema's column map."""
-    _, _, table = iter_table(Path(batch.file.path), _batch_kind(batch))
+    from .imports import batch_table
+
+    table = batch_table(batch)
     head = list(itertools.islice(table, HEADER_SEARCH_ROWS))
     header_row, columns = locate_header(batch.category.get_schema(), head)
     header = next(cells for number, cells in head if number == header_row)

@@ -6,7 +6,7 @@ import re
 from django import forms
 from django.conf import settings
 
-from .models import ReportStatus, UnitKind
+from .models import ImportBatch, ReportStatus, UnitKind
 
 ALLOWED_EXTENSIONS = (".xlsx", ".csv")
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
@@ -28,6 +28,11 @@ class UploadForm(forms.Form):
         label="选择文件",
         error_messages={"required": "请选择要上传的文件。", "empty": "上传的文件是空的。"},
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv", "class": "form-control form-control-sm"}),
+    )
+    # Asked only when the category already has rows: replacing them is never silent.
+    mode = forms.ChoiceField(
+        label="本类别已有记录时", required=False, choices=ImportBatch.Mode.choices, widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "请选择“替换本类别已有记录”或“追加到已有记录”。"},
     )
 
     @staticmethod

@@ -3,6 +3,7 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -262,6 +263,11 @@ class ImportBatch(models.Model):
         FAILED = "failed", "校验未通过"
         REFUSED = "refused", "文件被拒绝"
         DUPLICATE = "duplicate", "重复文件（未重复计数）"
+        INTERRUPTED = "interrupted", "处理中断"
+
+    class Mode(models.TextChoices):
+        REPLACE = "replace", "替换本类别已有记录"
+        APPEND = "append", "追加到已有记录"
 
     report = models.ForeignKey(MonthlyReport, verbose_name="月度报表", on_delete=models.PROTECT, related_name="batches")
     category = models.ForeignKey(Category, verbose_name="类别", on_delete=models.PROTECT, related_name="+")
@@ -273,8 +279,17 @@ class ImportBatch(models.Model):
     original_name = models.CharField("文件名", max_length=255)
     size = models.PositiveBigIntegerField("文件大小", default=0)
     sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PENDING)
     keep_valid_rows = models.BooleanField("仅导入正确的行", default=False)
+    mode = models.CharField("导入方式", max_length=10, choices=Mode.choices, default=Mode.REPLACE)
+    # A month workbook (one sheet per category) gives a batch per sheet, sharing one file and group.
+    sheet = models.CharField("工作表", max_length=100, blank=True)
+    group = models.CharField("同批上传", max_length=32, blank=True, db_index=True)
+    # Job bookkeeping: run by a worker (background) or in the request; tries; last sign of life.
+    background = models.BooleanField("后台处理", default=False)
+    attempts = models.PositiveSmallIntegerField("处理次数", default=0)
+    started_at = models.DateTimeField("开始处理时间", null=True, blank=True)
+    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
     is_first_upload = models.BooleanField("该类别首次上传", default=False)
     progress = models.PositiveSmallIntegerField("进度", default=0)
     total_rows = models.PositiveIntegerField("总行数", default=0)
@@ -306,6 +321,44 @@ class ImportBatch(models.Model):
             h.update(chunk)
         fileobj.seek(0)
         return h.hexdigest()
+
+
+class ValueSynonym(models.Model):
+    """Another spelling of an enumerated field's value (证件类型 身份证 → 居民身份证), accepted on import.
+
+    Built in from fixtures/value_synonyms.csv by load_reference; administrators add more in the admin.
+    """
+
+    class FieldKey(models.TextChoices):
+        SUBJECT_TYPE = "subject_type", "行政相对人类别"
+        ID_TYPE = "id_type", "证件类型"
+        LICENSE_KIND = "license_kind", "许可类别"
+        STATUS = "status", "当前状态"
+
+    field = models.CharField("字段", max_length=30, choices=FieldKey.choices)
+    spelling = models.CharField("写法", max_length=50)
+    canonical = models.CharField("规范值", max_length=50)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["field", "canonical", "spelling"]
+        verbose_name = "字段值同义写法"
+        verbose_name_plural = "字段值同义写法"
+        constraints = [models.UniqueConstraint(fields=["field", "spelling"], name="unique_synonym_spelling")]
+
+    def __str__(self):
+        return f"{self.get_field_display()}：{self.spelling} → {self.canonical}"
+
+    def clean(self):
+        from .schemas import SCHEMAS
+        from .validators import normalise_spelling
+
+        choices = next((f.choices for schema in SCHEMAS.values() for f in schema.fields if f.key == self.field), ())
+        if self.canonical not in choices:
+            raise ValidationError({"canonical": f"规范值必须是以下之一：{'、'.join(choices)}"})
+        self.spelling = self.spelling.strip()
+        if not normalise_spelling(self.spelling):
+            raise ValidationError({"spelling": "写法不能为空"})
 
 
 class Record(models.Model):

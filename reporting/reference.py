@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from .models import Category, Unit
+from .models import Category, Unit, ValueSynonym
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
@@ -33,7 +33,18 @@ def reference_load():
         )
     tables_load()
     weights_load()
+    synonyms_load()
     return Unit.objects.count(), Category.objects.count()
+
+
+def synonyms_load():
+    """The built-in spellings of enumerated values (fixtures/value_synonyms.csv), created once:
+    administrators' edits and additions are kept."""
+    for row in read_csv("value_synonyms.csv"):
+        ValueSynonym.objects.get_or_create(
+            field=row["field"], spelling=row["spelling"],
+            defaults={"canonical": row["canonical"], "note": row.get("note", "")},
+        )
 
 
 def weights_load():

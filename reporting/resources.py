@@ -5,7 +5,8 @@ import is all or nothing: django-import-export keeps the valid rows of a file
 with errors unless told otherwise, so every resource here rolls the whole
 import back on any validation error (`AllOrNothingResource`).  Password
 hashes are never exported nor imported; users created by an import cannot log
-in until an administrator sets their password.
+in until an administrator sets their password, and must then replace it at
+their first login.
 """
 
 import io
@@ -21,7 +22,7 @@ from import_export.fields import Field
 from import_export.formats import base_formats
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from .models import Category, Unit, UnitKind, User
+from .models import Category, Unit, UnitKind, User, ValueSynonym
 from .schemas import SCHEMAS
 
 # Text starting with these is run as a formula (or a DDE call) when a spreadsheet opens a CSV.
@@ -322,4 +323,24 @@ class UserResource(AllOrNothingResource):
     def init_instance(self, row=None):
         user = super().init_instance(row)
         user.set_unusable_password()  # an administrator sets it; hashes never come from a file
+        user.must_change_password = True
         return user
+
+
+class ValueSynonymResource(AllOrNothingResource):
+    field = Field(attribute="field", column_name="字段", widget=ChoiceWidget(ValueSynonym.FieldKey.choices))
+    spelling = Field(attribute="spelling", column_name="写法")
+    canonical = Field(attribute="canonical", column_name="规范值")
+    note = Field(attribute="note", column_name="说明")
+
+    class Meta:
+        model = ValueSynonym
+        name = "字段值同义写法"
+        fields = ["field", "spelling", "canonical", "note"]
+        export_order = fields
+        import_id_fields = ["field", "spelling"]
+        use_transactions = True
+        rollback_on_validation_errors = True
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True

@@ -4,11 +4,14 @@ Every error is collected (row as Excel shows it, column header, Chinese
 reason); valid rows come back normalised, ready to be stored.
 """
 
+import csv
 import datetime
+import functools
 import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 
@@ -20,18 +23,45 @@ from .validators import (
     USCC_VALID_CHARS,
     FieldError,
     cell_text,
+    check_number_as_code,
     check_resident_id,
     check_uscc,
     check_uscc_uncached,
+    clean_text,
     normalise_code,
     normalise_header,
+    normalise_spelling,
     parse_date,
     parse_decimal,
-    to_halfwidth,
 )
 
 HEADER_SEARCH_ROWS = 10
-RESIDENT_ID = "居民身份证"
+# Bounds on bad input: the errors of the first KEPT_ERROR_ROWS rows with errors are kept in detail (the
+# rest are counted), and past STOP_ERROR_ROWS rows with errors the file is not read any further.
+KEPT_ERROR_ROWS = 1000
+STOP_ERROR_ROWS = 10_000
+TOO_MANY_ERRORS = "错误过多，请检查是否使用了正确的模板"
+STORED_DOC_MESSAGE = "文书号“{doc}”已在本单位本类别的其他月份报送过，不能重复报送"
+SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "value_synonyms.csv"
+
+
+@functools.cache
+def builtin_synonyms():
+    """The built-in spellings of fixtures/value_synonyms.csv: {field key: {spelling: canonical value}}.
+
+    The import passes the administrators' table (which starts as this file) instead; this default
+    serves callers without a database.
+    """
+    with open(SYNONYMS_FILE, encoding="utf-8-sig", newline="") as f:
+        return synonyms_map((row["field"], row["spelling"], row["canonical"]) for row in csv.DictReader(f))
+
+
+def synonyms_map(triples):
+    """{field key: {normalised spelling: canonical}} from (field, spelling, canonical) triples."""
+    result = {}
+    for key, spelling, canonical in triples:
+        result.setdefault(key, {})[normalise_spelling(spelling)] = canonical
+    return result
 
 
 @dataclass(slots=True)
@@ -58,31 +88,80 @@ class ValidationResult:
     total_rows: int = 0
     rows: list = field(default_factory=list)  # CleanRow for every valid row (validate_table only)
     valid_count: int = 0
-    errors: list = field(default_factory=list)  # {"row", "column", "message"}
-    error_rows: set = field(default_factory=set)
+    # {"row", "column", "message"} of the first KEPT_ERROR_ROWS rows with errors; error_count counts them all.
+    errors: list = field(default_factory=list)
+    error_count: int = 0
+    error_row_count: int = 0
+    # True when reading stopped at STOP_ERROR_ROWS rows with errors: the rest of the file was not checked.
+    stopped: bool = False
 
     @property
     def is_valid(self):
-        return not self.errors
+        return self.error_count == 0
+
+    def summary(self):
+        """The verdict in one Chinese sentence (rows, rows with errors, errors)."""
+        if self.stopped:
+            return (f"{TOO_MANY_ERRORS}：前 {self.total_rows} 行中已有 {self.error_row_count} 行有错误"
+                    f"（{self.error_count} 处），已停止检查其余的行。")
+        return f"共 {self.total_rows} 行，其中 {self.error_row_count} 行有错误（{self.error_count} 处）。"
 
 
 def _is_blank(cells):
     return not any(c.strip() if type(c) is str else c is not None for c in cells)
 
 
-def locate_header(schema, head):
-    """Find the header row among the first rows and map each schema field to its column index."""
-    wanted = {normalise_header(f.header): f for f in schema.fields}
-    required = [f for f in schema.fields if f.required]
-    best = None
-    for row_number, cells in head:
-        columns = {}
-        for index, cell in enumerate(cells):
+_HEADER_TEXTS = {}
+
+
+def _header_texts(schema):
+    """Normalised header text -> field, for every header and alias of the schema (computed once per schema)."""
+    wanted = _HEADER_TEXTS.get(schema.code)
+    if wanted is None or wanted[0] is not schema:
+        texts = {}
+        for f in schema.fields:
+            for text in f.header_texts:
+                texts.setdefault(normalise_header(text), f)
+        wanted = _HEADER_TEXTS[schema.code] = (schema, texts)
+    return wanted[1]
+
+
+def header_columns(schema, cells):
+    """{field key: column index} of the cells that name a field of the schema (first one wins)."""
+    wanted = _header_texts(schema)
+    columns = {}
+    for index, cell in enumerate(cells):
+        if type(cell) is str or cell is not None:
             f = wanted.get(normalise_header(cell_text(cell)))
             if f is not None and f.key not in columns:
                 columns[f.key] = index
+    return columns
+
+
+def header_score(schema, head):
+    """How well the best of these rows matches the schema's header: fields found (0 = not this schema)."""
+    return max((len(header_columns(schema, cells)) for _, cells in head), default=0)
+
+
+def locate_header(schema, head):
+    """Find the header row among the first rows and map each schema field to its column index.
+
+    A second header row right below it (the national templates put field codes above or below the
+    Chinese names) is skipped too: the returned row number is the last header row.
+    """
+    required = [f for f in schema.fields if f.required]
+    best = None
+    for position, (row_number, cells) in enumerate(head):
+        columns = header_columns(schema, cells)
         if columns and (best is None or len(columns) > len(best[1])):
-            best = (row_number, columns)
+            best = (row_number, columns, position)
+    if best is not None:
+        row_number, columns, position = best
+        for next_number, cells in head[position + 1:position + 3]:
+            if len(header_columns(schema, cells)) * 2 < len(columns):
+                break
+            row_number = next_number
+        best = (row_number, columns)
     if best is None:
         raise UploadRefused(
             "在文件前 {} 行中找不到表头。请使用下载的模板，表头应包括：{}。".format(
@@ -106,7 +185,8 @@ def validate_table(schema, table, **options):
     return result
 
 
-def validation_start(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None, total=None):
+def validation_start(schema, table, *, existing_doc_numbers=frozenset(), today=None, progress=None, total=None,
+                     synonyms=None):
     """Locate the header now (raising UploadRefused) and return (result, generator of valid CleanRows).
 
     `table` is any iterable of (Excel row number, cells), read once.  The
@@ -116,7 +196,8 @@ def validation_start(schema, table, *, existing_doc_numbers=frozenset(), today=N
     """
     today = today or datetime.date.today()
     result, rows = open_table(schema, table)
-    checker = _BlockChecker(schema, result.columns, existing_doc_numbers, today)
+    checker = _BlockChecker(schema, result.columns, existing_doc_numbers, today,
+                            builtin_synonyms() if synonyms is None else synonyms)
     return result, _valid_rows(result, rows, checker, progress, total)
 
 
@@ -159,6 +240,9 @@ def _valid_rows(result, rows, checker, progress, total):
     for block in _data_blocks(rows, result.header_row, BLOCK_ROWS):
         result.total_rows += len(block)
         yield from checker.check(block, result)
+        if result.error_row_count >= STOP_ERROR_ROWS:
+            result.stopped = True
+            break
         done = block[-1][0]
         if progress and done - reported >= PROGRESS_EVERY:
             progress(done, total or done)
@@ -182,7 +266,7 @@ class _BlockChecker:
     row, then column, then the cross-field rules, then 文书号).
     """
 
-    def __init__(self, schema, columns, existing_doc_numbers, today):
+    def __init__(self, schema, columns, existing_doc_numbers, today, synonyms):
         self.schema = schema
         self.columns = columns
         self.keys = [f.key for f in schema.fields]
@@ -198,6 +282,10 @@ class _BlockChecker:
         # Allowed values of each enumeration as a whole column: exact spellings (and blank when optional).
         self.choices = {f.key: frozenset(f.choices) | ({""} if not f.required else set())
                         for f in schema.fields if f.kind == s.CHOICE}
+        # Other spellings of each enumeration (national codes, variants), and what each cell value gave.
+        self.spellings = {f.key: {**{normalise_spelling(c): c for c in f.choices}, **synonyms.get(f.key, {})}
+                          for f in schema.fields if f.kind == s.CHOICE}
+        self.choice_cache = {key: {} for key in self.spellings}
 
     def check(self, block, result):
         numbers = [n for n, _ in block]
@@ -218,9 +306,12 @@ class _BlockChecker:
             errors.sort(key=lambda e: (e[0], e[1]))
             add_error = result.errors.append
             for i, _, column, message in errors:
-                bad.add(i)
-                add_error({"row": numbers[i], "column": column, "message": message})
-            result.error_rows.update(numbers[i] for i in bad)
+                if i not in bad:
+                    bad.add(i)
+                    result.error_row_count += 1
+                if result.error_row_count <= KEPT_ERROR_ROWS:
+                    add_error({"row": numbers[i], "column": column, "message": message})
+            result.error_count += len(errors)
         result.valid_count += n - len(bad)
         yield from self._clean_rows(values, numbers, bad)
 
@@ -234,8 +325,14 @@ class _BlockChecker:
         except TypeError:  # a date, a number or an empty cell (None) among them
             col = [v.strip() if type(v) is str else ("" if v is None else v) for v in raw]
             types = set(map(type, col))
+        broken = ()
+        joined = "".join(col) if types == {str} else "".join(v for v in col if type(v) is str)
+        if not joined.isprintable() or "_x" in joined:  # line breaks, tabs, control characters: rare
+            broken = self._clean_texts(f, position, col, errors)
         kind = f.kind
-        if not f.required or "" not in col:
+        if kind == s.CHOICE:
+            return self._choice_column(f, position, col, errors, broken)
+        if not broken and (not f.required or "" not in col):
             # The whole column at once: the usual case for a file made from our template.
             if kind == s.TEXT and types == {str} and max(map(len, col)) <= f.max_length:
                 return col
@@ -248,14 +345,16 @@ class _BlockChecker:
             if kind == s.CODE and types == {str} and _valid_codes(set(col) - {""}):
                 return col
         if kind == s.CODE:
-            return self._codes(f, position, col, errors)
+            return self._codes(f, position, col, errors, broken)
         fast = _FAST.get(kind)
         checker = _CHECKERS[kind]
         header, required = f.header, f.required
         out = []
         append = out.append
         for i, value in enumerate(col):
-            if value == "" and type(value) is str:
+            if i in broken:
+                append(None)
+            elif value == "" and type(value) is str:
                 if required:
                     errors.append((i, position, header, "必填项不能为空"))
                 append("")
@@ -269,7 +368,53 @@ class _BlockChecker:
                     append(None)
         return out
 
-    def _codes(self, f, position, col, errors):
+    def _clean_texts(self, f, position, col, errors):
+        """Fold line breaks and tabs in the column's text cells (in place); the cells with control characters.
+
+        Those are an error naming the row and column: PostgreSQL cannot store NUL, and the others are
+        invisible rubbish copied from other systems.
+        """
+        broken = set()
+        multiline = f.multiline
+        for i, value in enumerate(col):
+            if type(value) is str and (not value.isprintable() or "_x" in value):
+                try:
+                    col[i] = clean_text(value, multiline=multiline)
+                except FieldError as exc:
+                    errors.append((i, position, f.header, str(exc)))
+                    broken.add(i)
+        return broken
+
+    def _choice_column(self, f, position, col, errors, broken):
+        """An enumeration: canonical values as they are, other spellings mapped, each distinct value once."""
+        if not broken and set(col) <= self.choices[f.key]:
+            return col
+        cache, spellings = self.choice_cache[f.key], self.spellings[f.key]
+        header, required = f.header, f.required
+        out = []
+        append = out.append
+        for i, value in enumerate(col):
+            if i in broken:
+                append(None)
+                continue
+            if value == "" and type(value) is str:
+                if required:
+                    errors.append((i, position, header, "必填项不能为空"))
+                append("")
+                continue
+            canonical = cache.get(value)
+            if canonical is None:
+                canonical = spellings.get(normalise_spelling(value), "")
+                if len(cache) < 10_000:
+                    cache[value] = canonical
+            if canonical:
+                append(canonical)
+            else:
+                errors.append((i, position, header, "“{}”不是可选值，应为：{}".format(cell_text(value), "、".join(f.choices))))
+                append(None)
+        return out
+
+    def _codes(self, f, position, col, errors, broken=()):
         """统一社会信用代码: each distinct value checked once per file."""
         cache = self.code_cache
         header, required = f.header, f.required
@@ -277,7 +422,9 @@ class _BlockChecker:
         append = out.append
         for i, value in enumerate(col):
             code = cache.get(value) if type(value) is str else None
-            if code is not None:
+            if i in broken:
+                append(None)
+            elif code is not None:
                 append(code)
             elif value == "" and type(value) is str:
                 if required:
@@ -298,55 +445,41 @@ class _BlockChecker:
     # --- rules across fields -------------------------------------------------
 
     def _cross_checks(self, values, n, errors):
+        """The schema's rules across fields, in the order declared, after every column's own errors."""
         schema, headers, today = self.schema, self.headers, self.today
-        order = len(schema.fields)  # after every column's own errors, in the order of the rules below
         date = datetime.date
-        for key in schema.not_future:
-            header = headers[key]
-            for i, value in enumerate(values[key]):
-                if isinstance(value, date) and value > today:
-                    errors.append((i, order, header, f"日期 {value:%Y-%m-%d} 晚于今天，不能是将来的日期"))
-            order += 1
-        for earlier, later in schema.date_order:
-            header, first_header = headers[later], headers[earlier]
-            for i, (a, b) in enumerate(zip(values[earlier], values[later], strict=True)):
-                if isinstance(a, date) and isinstance(b, date) and a > b:
-                    errors.append((i, order, header, f"{header}（{b:%Y-%m-%d}）不能早于{first_header}（{a:%Y-%m-%d}）"))
-            order += 1
-        nothing = [None] * n
-        subject_types = values.get("subject_type")
-        codes = values.get("credit_code", nothing)
-        ids = values.get("id_number")
-        if subject_types is not None:
-            if "credit_code" in values:
-                message = "行政相对人类别为“法人及非法人组织”时，统一社会信用代码必填"
-                for i, (t, code) in enumerate(zip(subject_types, values["credit_code"], strict=True)):
-                    if t == "法人及非法人组织" and code == "":
-                        errors.append((i, order, headers["credit_code"], message))
-            order += 1
-            if ids is not None:
-                message = "行政相对人类别为“自然人”时，证件号码必填"
-                for i, (t, number) in enumerate(zip(subject_types, ids, strict=True)):
-                    if t == "自然人" and number == "":
-                        errors.append((i, order, headers["id_number"], message))
-            order += 1
-        else:
-            order += 2
-        if ids is not None:
-            # 证件号码 is checked as a 居民身份证 number unless another 证件类型 is chosen.
-            id_types = values.get("id_type", nothing)
-            for i, (number, id_type) in enumerate(zip(ids, id_types, strict=True)):
-                if number and (id_type or RESIDENT_ID) == RESIDENT_ID:
-                    try:
-                        ids[i] = check_resident_id(number)
-                    except FieldError as exc:
-                        errors.append((i, order, headers["id_number"], str(exc)))
-        order += 1
-        if schema.extra.get("code_or_id"):
-            ids = ids if ids is not None else nothing
-            for i, (code, number) in enumerate(zip(codes, ids, strict=True)):
-                if code == "" and number == "":
-                    errors.append((i, order, headers["credit_code"], "统一社会信用代码和证件号码至少填写一项"))
+        for order, rule in enumerate(schema.rules, start=len(schema.fields)):
+            if isinstance(rule, s.NotFuture):
+                header = headers[rule.key]
+                for i, value in enumerate(values[rule.key]):
+                    if isinstance(value, date) and value > today:
+                        errors.append((i, order, header, f"日期 {value:%Y-%m-%d} 晚于今天，不能是将来的日期"))
+            elif isinstance(rule, s.DateOrder):
+                header, first_header = headers[rule.later], headers[rule.earlier]
+                for i, (a, b) in enumerate(zip(values[rule.earlier], values[rule.later], strict=True)):
+                    if isinstance(a, date) and isinstance(b, date) and a > b:
+                        errors.append((i, order, header, f"{header}（{b:%Y-%m-%d}）不能早于{first_header}（{a:%Y-%m-%d}）"))
+            elif isinstance(rule, s.RequiredWhen):
+                header, message = headers[rule.key], rule.message(schema)
+                for i, (decider, value) in enumerate(zip(values[rule.when], values[rule.key], strict=True)):
+                    if decider == rule.equals and value == "":
+                        errors.append((i, order, header, message))
+            elif isinstance(rule, s.ResidentId):
+                ids, header = values[rule.key], headers[rule.key]
+                kinds = values[rule.type_key] if rule.type_key else [None] * n
+                for i, (number, kind) in enumerate(zip(ids, kinds, strict=True)):
+                    if number and (kind or rule.resident) == rule.resident:
+                        try:
+                            ids[i] = check_resident_id(number)
+                        except FieldError as exc:
+                            errors.append((i, order, header, str(exc)))
+            elif isinstance(rule, s.OneOf):
+                header, message = headers[rule.keys[0]], rule.message(schema)
+                for i, cells in enumerate(zip(*(values[key] for key in rule.keys), strict=True)):
+                    if all(value == "" for value in cells):
+                        errors.append((i, order, header, message))
+            else:
+                raise TypeError(f"unknown rule {rule!r}")
 
     def _doc_numbers(self, values, numbers, errors):
         key = self.schema.doc_number_key
@@ -362,13 +495,14 @@ class _BlockChecker:
             seen.update(pairs)
             return
         header, order = self.headers[key], len(self.schema.fields) + 100
+        stored_message = getattr(self.existing, "message", STORED_DOC_MESSAGE)
         for i, doc in enumerate(values[key]):
             if not doc:
                 continue
             if doc in seen:
                 errors.append((i, order, header, f"文书号“{doc}”与第 {seen[doc]} 行重复"))
             elif doc in existing:
-                errors.append((i, order, header, f"文书号“{doc}”已在本单位本类别的其他月份报送过，不能重复报送"))
+                errors.append((i, order, header, stored_message.format(doc=doc)))
             else:
                 seen[doc] = numbers[i]
 
@@ -455,11 +589,11 @@ def _text(f, raw):
 
 
 def _code(f, raw):
-    return check_uscc(cell_text(raw))
+    return check_uscc(check_number_as_code(raw, f.header))
 
 
 def _id_number(f, raw):
-    value = normalise_code(cell_text(raw))
+    value = normalise_code(check_number_as_code(raw, f.header) if type(raw) is not str else raw)
     if len(value) > f.max_length:
         raise FieldError(f"内容过长，最多 {f.max_length} 个字符")
     return value
@@ -467,13 +601,6 @@ def _id_number(f, raw):
 
 def _date(f, raw):
     return parse_date(raw)
-
-
-def _choice(f, raw):
-    value = to_halfwidth(cell_text(raw)).replace(" ", "")
-    if value not in f.choices:
-        raise FieldError("“{}”不是可选值，应为：{}".format(cell_text(raw), "、".join(f.choices)))
-    return value
 
 
 def _decimal(f, raw):
@@ -496,7 +623,6 @@ def _fast_text(f, value):
 # Values taken as they are, before the field's checker (which would accept them too).
 _FAST = {
     s.TEXT: _fast_text,
-    s.CHOICE: lambda f, value: value in f.choices,
     s.DATE: lambda f, value: type(value) is datetime.date,
 }
 
@@ -505,7 +631,6 @@ _CHECKERS = {
     s.CODE: _code,
     s.ID_NUMBER: _id_number,
     s.DATE: _date,
-    s.CHOICE: _choice,
     s.DECIMAL: _decimal,
     s.URL: _url,
 }

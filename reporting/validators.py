@@ -5,6 +5,7 @@ Chinese reason.
 """
 
 import datetime
+import decimal
 import functools
 import operator
 import re
@@ -31,15 +32,71 @@ def to_halfwidth(text):
     return text.translate(_FULLWIDTH)
 
 
+# Quote marks Excel users type before a number to keep it text ('0012…), and invisible marks.
+_LEADING_MARKS = "'‘’`\ufeff\u200b"
+
+
 def normalise_code(value):
-    """Credit codes and ID numbers: half-width, no spaces at all, upper case."""
-    return _SPACES.sub("", to_halfwidth(value)).upper()
+    """Credit codes and ID numbers: half-width, no spaces or leading quote mark, upper case."""
+    return _SPACES.sub("", to_halfwidth(value)).lstrip(_LEADING_MARKS).upper()
 
 
 def normalise_header(text):
-    """Headers are matched ignoring width, spaces and a leading required-mark '*'."""
-    text = _SPACES.sub("", to_halfwidth(str(text)))
-    return text.strip("*").replace("(", "（").replace(")", "）")
+    """Headers are matched ignoring width, spaces, case, a required-mark '*' and the kind of parentheses."""
+    text = _SPACES.sub("", to_halfwidth(str(text))).strip("*").strip(":：").upper()
+    return text.replace("(", "（").replace(")", "）")
+
+
+def normalise_spelling(value):
+    """An enumerated value as looked up among its spellings: half-width, no spaces, upper case."""
+    return _SPACES.sub("", to_halfwidth(cell_text(value))).lstrip(_LEADING_MARKS).upper()
+
+
+# C0 control characters other than tab and line breaks, DEL, and the C1 range: never stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[ \t\u3000]*(?:\r\n|\r|\n|\u2028|\u2029)[ \t\u3000]*")
+# Excel's escape for a character XML cannot hold (_x0000_ is NUL), when a reader leaves it as text.
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def control_character(text):
+    """The first control character in the text, named for the user, or "" when there is none."""
+    m = _CONTROL.search(text)
+    if m is None:
+        m = _EXCEL_ESCAPE.search(text)
+        if m is None or not _CONTROL.match(chr(int(m[1], 16))):
+            return ""
+        code = int(m[1], 16)
+    else:
+        code = ord(m[0])
+    return "NUL 空字符（0x00）" if code == 0 else f"控制字符（0x{code:02X}）"
+
+
+def clean_text(text, *, multiline=False):
+    """Trim a text cell: surrounding spaces, tabs as spaces; line breaks folded unless the field is multiline.
+
+    A line break inside a one-line value (a name, a number) is a cell wrapped by Alt+Enter: between two
+    Chinese characters it disappears, elsewhere it becomes one space.  Control characters raise FieldError.
+    """
+    name = control_character(text)
+    if name:
+        raise FieldError(f"含有不可见的{name}，请删除后重新上传（常见于从其他系统复制的内容）")
+    text = text.strip()
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    if multiline:
+        return _LINE_BREAKS.sub("\n", text)
+    return _LINE_BREAKS.sub(_fold_line_break, text)
+
+
+def _fold_line_break(m):
+    before = m.string[m.start() - 1] if m.start() else ""
+    after = m.string[m.end()] if m.end() < len(m.string) else ""
+    return "" if _is_cjk(before) or _is_cjk(after) else " "
+
+
+def _is_cjk(char):
+    return bool(char) and ("\u2e80" <= char <= "\u9fff" or "\uff00" <= char <= "\uffef" or "\u3000" <= char <= "\u303f")
 
 
 # Each code character as the base-34 digit of its value (0-9, then a-u for 10-30).
@@ -129,9 +186,11 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
     re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+# A time after the date (2019-08-05 00:00:00, 2019/8/5 0:00, 2019-08-05T08:30:00+08:00): the date part counts.
+_DATE_TIME = re.compile(r"^(\S+?)(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)$")
 _EXCEL_EPOCH = datetime.date(1899, 12, 30)
 
 
@@ -163,10 +222,14 @@ def _parse_date_text(value):
 
 
 def _parse_date_text_uncached(value):
-    text = _SPACES.sub("", to_halfwidth(value))
-    # A datetime typed as text: keep the date part.
-    if len(text) > 10 and text[4] == "-" and ("T" in text or ":" in text):
-        text = text[:10].rstrip("T")
+    text = to_halfwidth(value).strip()
+    m = _DATE_TIME.match(text)
+    if m:
+        text = m[1]
+    text = _SPACES.sub("", text)
+    if text.isdigit() and 3 <= len(text) <= 7 and not text.startswith("0"):
+        # An Excel serial number saved as text (a CSV of a date column left in 常规 format).
+        return parse_date(int(text))
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
@@ -183,7 +246,11 @@ def parse_decimal(value):
     if isinstance(value, (int, float)):
         number = float(value)
     else:
-        text = _SPACES.sub("", to_halfwidth(str(value))).replace(",", "")
+        text = _SPACES.sub("", to_halfwidth(str(value))).replace(",", "").lstrip("¥￥")
+        if text.endswith("万元"):
+            text = text[:-2]
+        elif text.endswith("元"):
+            raise FieldError(f"“{value}”的单位是元，本列单位为万元，请换算后填写数字（如 5000 元填 0.5）")
         try:
             number = float(text)
         except ValueError:
@@ -196,13 +263,30 @@ def parse_decimal(value):
 
 
 def cell_text(value):
-    """A cell as stripped text; whole floats (Excel numbers) lose their '.0'."""
+    """A cell as stripped text; numbers keep all their digits (no '.0', no exponent)."""
     if type(value) is str:
         return value.strip()
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (datetime.date, datetime.datetime)):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        text = repr(value)
+        return format(decimal.Decimal(text), "f") if "e" in text else text
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        return value.date().isoformat()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value).strip()
+
+
+def check_number_as_code(value, what):
+    """A credit code or ID number that Excel stored as a number: usable only if no digit was lost."""
+    if isinstance(value, float) and (not value.is_integer() or abs(value) >= 2**53):
+        raise FieldError(f"{what}被 Excel 存成了数字（显示为 {value:.6g}），末几位已丢失；"
+                         "请把该列设为“文本”格式后重新输入，或在号码前加英文单引号 '")
+    return cell_text(value)

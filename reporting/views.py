@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import exports, selectors, services
+from . import exports, imports, selectors, services
 from .excel import UploadRefused
 from .forms import CountForm, QueueFilterForm, ReviewForm, UploadForm, parse_period
 from .models import Category, ImportBatch
@@ -142,16 +142,53 @@ def report_upload(request, unit_code, period, category_code):
     if not form.is_valid():
         _form_errors(request, form)
         return _back_to(report, category)
-    upload = form.cleaned_data["file"]
+    upload, mode = form.cleaned_data["file"], form.cleaned_data["mode"]
+    existing = report.entries.filter(category=category).values_list("record_count", flat=True).first() or 0
+    if existing and not mode:
+        messages.error(request, f"“{category.name}”本月已有 {existing} 条记录：请选择“替换本类别已有记录”"
+                                "或“追加到已有记录”后再上传。")
+        return _back_to(report, category)
     try:
-        batch = services.batch_create(
-            report=report, category=category, fileobj=upload, name=upload.name, user=request.user
-        )
+        batch = imports.batch_create(report=report, category=category, fileobj=upload, name=upload.name,
+                                     user=request.user, mode=mode or ImportBatch.Mode.REPLACE)
     except (services.ServiceError, UploadRefused) as exc:
         messages.error(request, str(exc))
         return _back_to(report, category)
-    batch = services.batch_dispatch(batch)
+    batch = imports.batch_dispatch(batch)
     return redirect("batch_detail", batch.pk)
+
+
+@login_required
+def month_workbook(request, unit_code, period):
+    """The 月度报送工作簿 of the unit's month: one sheet per records category (a download: writes nothing)."""
+    unit = get_object_or_404(selectors.units_visible_to(request.user), code=unit_code)
+    return FileResponse(io.BytesIO(exports.month_workbook(unit, period)), as_attachment=True,
+                        filename=exports.month_workbook_filename(unit, period))
+
+
+@require_POST
+@login_required
+def month_workbook_upload(request, unit_code, period):
+    """A filled-in month workbook: each non-empty category sheet is imported as its category."""
+    report = _report(request, unit_code, period)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to(report)
+    upload = form.cleaned_data["file"]
+    if not upload.name.lower().endswith(".xlsx"):
+        messages.error(request, "月度报送工作簿须为 .xlsx 文件。")
+        return _back_to(report)
+    try:
+        sheets = imports.workbook_import(report=report, fileobj=upload, name=upload.name, user=request.user)
+    except (services.ServiceError, UploadRefused) as exc:
+        messages.error(request, str(exc))
+        return _back_to(report)
+    for sheet in sheets:
+        if sheet.note:
+            messages.info(request, f"工作表“{sheet.name}”：{sheet.note}。")
+    first = next(s.batch for s in sheets if s.batch is not None)
+    return redirect("batch_detail", first.pk)
 
 
 @require_POST
@@ -251,15 +288,25 @@ def batch_detail(request, batch_id):
             "errors": batch.errors[:ERRORS_SHOWN],
             "errors_hidden": max(0, batch.error_count - ERRORS_SHOWN),
             "error_rows": batch.total_rows - batch.valid_rows,
+            "stalled": imports.batch_is_stalled(batch),
+            "group": _batch_group(request, batch),
             "can_keep_valid": _can_keep_valid(batch) and not _edit_blocker(batch.report, request.user),
         },
     )
 
 
+def _batch_group(request, batch):
+    """The other sheets' batches of the same month workbook, for a result per category."""
+    if not batch.group:
+        return []
+    return list(selectors.batches_visible_to(request.user).filter(group=batch.group)
+                .select_related("category").order_by("category__order"))
+
+
 @login_required
 def batch_progress(request, batch_id):
     batch = _batch(request, batch_id)
-    if batch.is_finished:
+    if batch.is_finished or imports.batch_is_stalled(batch):
         response = HttpResponse('<div id="batch-progress">处理完成，正在刷新页面…</div>')
         response["HX-Refresh"] = "true"
         return response
@@ -279,19 +326,14 @@ def batch_keep_valid(request, batch_id):
         messages.error(request, "只有校验未通过且含有正确行的导入才能“仅导入正确的行”。")
         return redirect("batch_detail", batch.pk)
     try:
-        with batch.file.open("rb") as f:
-            new_batch = services.batch_create(
-                report=batch.report,
-                category=batch.category,
-                fileobj=f,
-                name=batch.original_name,
-                user=request.user,
-                keep_valid_rows=True,
-            )
+        new_batch = imports.batch_create(
+            report=batch.report, category=batch.category, fileobj=None, name=batch.original_name,
+            user=request.user, keep_valid_rows=True, mode=batch.mode, sheet=batch.sheet, stored_file=batch,
+        )
     except (services.ServiceError, UploadRefused) as exc:
         messages.error(request, str(exc))
         return redirect("batch_detail", batch.pk)
-    new_batch = services.batch_dispatch(new_batch)
+    new_batch = imports.batch_dispatch(new_batch)
     return redirect("batch_detail", new_batch.pk)
 
 

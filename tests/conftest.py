@@ -133,17 +133,20 @@ def dept_report(users):
 
 @pytest.fixture
 def upload(tmp_path):
-    """upload(report, category_code, content, name="x.xlsx", user=None, keep_valid_rows=False) -> ImportBatch,
+    """upload(report, category_code, content, name="x.xlsx", user=None, keep_valid_rows=False, mode="replace")
+    -> ImportBatch,
     through the same services the browser and CLI use."""
-    from reporting import services
+    from reporting import imports
     from reporting.models import Category
 
-    def _upload(report, category_code, content, name="upload.xlsx", user=None, keep_valid_rows=False):
+    def _upload(report, category_code, content, name="upload.xlsx", user=None, keep_valid_rows=False,
+                mode="replace"):
         path = tmp_path / name
         path.write_bytes(content)
         with open(path, "rb") as f:
-            batch = services.batch_create(report=report, category=Category.objects.get(code=category_code),
-                                          fileobj=f, name=name, user=user, keep_valid_rows=keep_valid_rows)
-        return services.batch_process(batch_id=batch.pk)
+            batch = imports.batch_create(report=report, category=Category.objects.get(code=category_code),
+                                         fileobj=f, name=name, user=user, keep_valid_rows=keep_valid_rows,
+                                         mode=mode)
+        return imports.records_import(batch_id=batch.pk)
 
     return _upload

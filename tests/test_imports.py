@@ -8,7 +8,7 @@ import os
 import pytest
 from django.utils import timezone
 
-from reporting import services
+from reporting import imports, services
 from reporting.models import AuditEvent, Category, Deadline, ImportBatch, Record, Unit
 
 from .factories import csv_bytes, period, records, uscc, xlsx_bytes
@@ -141,7 +141,7 @@ def test_identical_file_twice_is_counted_once(dept_report, upload, reporter):
 
 def test_processing_a_finished_batch_again_changes_nothing(dept_report, upload, reporter):
     batch = upload(dept_report, LICENSE, license_file(4), user=reporter)
-    again = services.batch_process(batch_id=batch.pk)
+    again = imports.records_import(batch_id=batch.pk)
     assert again.status == ImportBatch.Status.SUCCEEDED
     assert stored(dept_report).count() == 4
     assert AuditEvent.objects.filter(batch=batch).count() == 1
@@ -151,7 +151,7 @@ def test_a_count_category_takes_no_upload(dept_report):
     county_report = services.report_get_or_create(unit=Unit.objects.get(code="C01"), period=period())
     category = Category.objects.get(code="gov_dishonesty_unresolved")
     with pytest.raises(services.ServiceError, match="是数量类别，请直接填写数量"):
-        services.batch_create(report=county_report, category=category, fileobj=io.BytesIO(),
+        imports.batch_create(report=county_report, category=category, fileobj=io.BytesIO(),
                               name="x.xlsx", user=None)
     assert not ImportBatch.objects.exists()
 
@@ -159,7 +159,7 @@ def test_a_count_category_takes_no_upload(dept_report):
 def test_a_category_outside_the_units_kind_takes_no_upload(dept_report):
     category = Category.objects.get(code="credit_commitment")  # counties and parks only
     with pytest.raises(services.ServiceError, match="类别“信用承诺书”不适用于市审批局"):
-        services.batch_create(report=dept_report, category=category, fileobj=io.BytesIO(),
+        imports.batch_create(report=dept_report, category=category, fileobj=io.BytesIO(),
                               name="x.xlsx", user=None)
 
 
@@ -175,7 +175,7 @@ def test_doc_number_stored_in_another_month_is_an_error_when_looked_up_block_by_
     dept_report, upload, reporter, monkeypatch
 ):
     # A unit with a long history is asked block by block instead of loading every stored 文书号.
-    monkeypatch.setattr(services._StoredDocNumbers, "LOAD_ALL_BELOW", 0)
+    monkeypatch.setattr(imports._StoredDocNumbers, "LOAD_ALL_BELOW", 0)
     _another_month_is_an_error(dept_report, upload, reporter)
 
 
@@ -296,16 +296,16 @@ def test_stored_records_carry_unit_category_and_row(dept_report, upload, reporte
 def test_doc_number_stored_by_a_concurrent_upload_refuses_the_batch(dept_report, upload, reporter, monkeypatch):
     """Two months uploaded at once both pass validation; the unique constraint decides, cleanly."""
     july = services.report_get_or_create(unit=dept_report.unit, period=period(month=7))
-    real_open = services._file_open
+    real_open = imports._file_open
 
     def open_then_lose_the_race(**kwargs):
         opened = real_open(**kwargs)  # the stored 文书号 are read here, before July's upload lands
-        if kwargs["report"] == dept_report:
-            monkeypatch.setattr(services, "_file_open", real_open)
+        if kwargs["batch"].report == dept_report:
+            monkeypatch.setattr(imports, "_file_open", real_open)
             assert upload(july, LICENSE, license_file(1), user=reporter).status == ImportBatch.Status.SUCCEEDED
         return opened
 
-    monkeypatch.setattr(services, "_file_open", open_then_lose_the_race)
+    monkeypatch.setattr(imports, "_file_open", open_then_lose_the_race)
     batch = upload(dept_report, LICENSE, license_file(3), user=reporter)
     assert batch.status == ImportBatch.Status.REFUSED
     assert "文书号与同时导入的其他文件重复" in batch.message

@@ -32,7 +32,7 @@ from django.utils import timezone
 from rankings.indicators import competition_ranks, grade_for, group_ranking, months_due, weights_in_force
 from rankings.models import IndicatorWeight
 from rankings.services import stats_rebuild
-from reporting import services
+from reporting import imports, services
 from reporting.models import Category, Deadline, Unit
 from reporting.reference import reference_load
 
@@ -62,9 +62,9 @@ class Reports:
         path = self.folder / name
         path.write_bytes(xlsx_bytes(schema, rows))
         with open(path, "rb") as f:
-            batch = services.batch_create(report=report, category=Category.objects.get(code=category), fileobj=f,
+            batch = imports.batch_create(report=report, category=Category.objects.get(code=category), fileobj=f,
                                           name=name, user=None)
-        batch = services.batch_process(batch_id=batch.pk)
+        batch = imports.records_import(batch_id=batch.pk)
         assert (batch.status == "succeeded") is succeed, (batch.message, batch.errors[:3])
         return batch
 

@@ -9,7 +9,7 @@ missing report hold on SQLite too.
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from reporting import services
+from reporting import imports
 from reporting.models import Category, ImportBatch, MonthlyReport, Record
 from reporting.validation import CleanRow
 
@@ -61,7 +61,7 @@ def test_records_for_a_report_that_does_not_exist_are_refused(dept_report):
     ghost = MonthlyReport(pk=dept_report.pk + 10_000, unit=dept_report.unit, period=dept_report.period)
     row = CleanRow(2, b'{"subject_name": "x"}', "营测〔2019〕1号", "x")
     with pytest.raises(IntegrityError), transaction.atomic():
-        services.records_insert([row], report=ghost, category=category, batch=batch)
+        imports.records_insert([row], report=ghost, category=category, batch=batch)
     assert not Record.objects.filter(report_id=ghost.pk).exists()
 
 
@@ -70,4 +70,4 @@ def test_records_insert_needs_a_transaction(reference):
     category = Category.objects.get(code="admin_license")
     report = MonthlyReport(pk=1)
     with pytest.raises(RuntimeError, match="transaction"):
-        services.records_insert([], report=report, category=category, batch=None)
+        imports.records_insert([], report=report, category=category, batch=None)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from reporting import services
+from reporting import imports, services
 from reporting.models import AuditEvent, Category, Deadline, ImportBatch, MonthlyReport, ReportStatus, Unit
 from reporting.services import NeedsConfirmation, ServiceError
 
@@ -288,7 +288,7 @@ LOCKED = "当前状态为“已通过”，不能修改数据"
 def test_accepted_report_refuses_every_change(accepted_county_report, users, who):
     report, user = accepted_county_report, users[who] if who else None
     with pytest.raises(ServiceError, match=LOCKED):
-        services.batch_create(report=report, category=category("credit_commitment"),
+        imports.batch_create(report=report, category=category("credit_commitment"),
                               fileobj=io.BytesIO(xlsx_bytes("subject", records("subject", 1))), name="x.xlsx",
                               user=user)
     with pytest.raises(ServiceError, match=LOCKED):
@@ -313,7 +313,7 @@ def test_upload_accepted_between_validation_and_storing_is_refused(county_report
     clock("2019-09-03 10:00")
     fill_all(county_report, users["county"])
     services.count_set(report=county_report, category=category("gov_dishonesty_unresolved"), count=1, user=None)
-    real_open = services._file_open
+    real_open = imports._file_open
 
     def open_then_accept(**kwargs):
         opened = real_open(**kwargs)
@@ -321,7 +321,7 @@ def test_upload_accepted_between_validation_and_storing_is_refused(county_report
         services.report_accept(report=county_report, user=users["office"])
         return opened
 
-    monkeypatch.setattr(services, "_file_open", open_then_accept)
+    monkeypatch.setattr(imports, "_file_open", open_then_accept)
     batch = upload(county_report, "credit_commitment", xlsx_bytes("subject", records("subject", 2)),
                    user=users["county"])
     assert batch.status == ImportBatch.Status.REFUSED
@@ -343,7 +343,7 @@ def test_unit_user_past_the_lock_day_is_refused(county_report, users, clock):
     with pytest.raises(ServiceError, match=message):
         services.report_submit(report=county_report, user=users["county"], confirm_nil=True)
     with pytest.raises(ServiceError, match=message):
-        services.batch_create(report=county_report, category=category("credit_news"),
+        imports.batch_create(report=county_report, category=category("credit_news"),
                               fileobj=io.BytesIO(b"PK"), name="x.xlsx", user=users["county"])
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from rankings import services as stats
 from rankings.models import CategoryStat, ReportStat, RollupMark
-from reporting import services
+from reporting import imports, services
 from reporting.models import Category, ImportBatch, MonthlyReport, Record, ReportEntry, Unit
 
 from .factories import period, records, xlsx_bytes
@@ -125,9 +125,9 @@ def test_rollup_equals_direct_count_after_any_sequence(reference, tmp_path, acti
                 path = tmp_path / f"u{step}.xlsx"
                 path.write_bytes(xlsx_bytes("license", records("license", n + 1, start=step * 10)))
                 with open(path, "rb") as f:
-                    batch = services.batch_create(report=report, category=category, fileobj=f, name=path.name,
+                    batch = imports.batch_create(report=report, category=category, fileobj=f, name=path.name,
                                                   user=None)
-                services.batch_process(batch_id=batch.pk)
+                imports.records_import(batch_id=batch.pk)
             elif action == "submit":
                 services.report_submit(report=report, user=None, confirm_nil=True)
             elif action == "accept":

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from rankings import services as stats
 from rankings.models import CategoryStat, RollupMark
-from reporting import services
+from reporting import imports, services
 from reporting.models import Category, ImportBatch, Record, Unit
 
 from .factories import period, records, xlsx_bytes
@@ -140,12 +140,12 @@ def test_background_import_of_a_large_file_runs_on_the_worker(users, worker_fact
     with publishing_to(BROKER) as app:
         _purge(app)
         with open(path, "rb") as f:
-            batch = services.batch_create(report=report, category=Category.objects.get(code="admin_license"),
+            batch = imports.batch_create(report=report, category=Category.objects.get(code="admin_license"),
                                           fileobj=f, name="big.xlsx", user=users["dept"])
         from django.db import transaction
 
         with transaction.atomic():
-            services.batch_dispatch(batch)
+            imports.batch_dispatch(batch)
         batch.refresh_from_db()
         assert batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING)
         assert wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).is_finished, timeout=30)

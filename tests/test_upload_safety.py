@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from reporting import services
+from reporting import imports
 from reporting.excel import OLE_MAGIC, UploadRefused
 from reporting.models import AuditEvent, Category, ImportBatch, Record
 
@@ -111,7 +111,7 @@ def test_oversized_browser_upload_is_refused_before_it_is_stored(dept_report, se
     settings.UPLOAD_MAX_BYTES = 1024 * 1024
     uploaded = SimpleUploadedFile("许可.xlsx", b"PK\x03\x04" + b"\0" * (2 * 1024 * 1024))
     with pytest.raises(UploadRefused, match="文件过大（2 MB），上限为 1 MB"):
-        services.batch_create(report=dept_report, category=Category.objects.get(code="admin_license"),
+        imports.batch_create(report=dept_report, category=Category.objects.get(code="admin_license"),
                               fileobj=uploaded, name=uploaded.name, user=None)
     assert not ImportBatch.objects.exists()
 
@@ -131,7 +131,7 @@ def parsing_forbidden(monkeypatch):
     def iter_table(*args, **kwargs):
         raise AssertionError("the file was parsed")
 
-    monkeypatch.setattr(services, "iter_table", iter_table)
+    monkeypatch.setattr(imports, "iter_table", iter_table)
 
 
 def test_zip_bomb_with_extreme_compression_ratio_is_refused_before_parsing(dept_report, upload, parsing_forbidden):

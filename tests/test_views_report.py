@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from reporting import services
+from reporting import imports, services
 from reporting.models import AuditEvent, Category, ImportBatch, Record, ReportEntry, ReportStatus, Unit
 
 from .factories import csv_bytes, period, record, records, resident_id, xlsx_bytes
@@ -237,7 +237,7 @@ def test_count_category_has_no_template(dept_client, report):
 
 def test_pending_batch_shows_a_polling_progress_bar_until_it_finishes(dept_client, report, users):
     with io.BytesIO(xlsx_bytes("license", records("license", 1))) as f:
-        batch = services.batch_create(
+        batch = imports.batch_create(
             report=report,
             category=Category.objects.get(code="admin_license"),
             fileobj=f,
@@ -251,7 +251,7 @@ def test_pending_batch_shows_a_polling_progress_bar_until_it_finishes(dept_clien
     assert "progress-bar" in page_text(partial)
     assert "HX-Refresh" not in partial
 
-    services.batch_process(batch_id=batch.pk)
+    imports.records_import(batch_id=batch.pk)
     finished = dept_client.get(reverse("batch_progress", args=[batch.pk]))
     assert finished["HX-Refresh"] == "true"
 
