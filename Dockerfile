@@ -16,6 +16,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
+# Production dependencies only: pytest, Playwright and ruff live in requirements-dev.txt.
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

@@ -1,6 +1,6 @@
 # Credit portal — developer and CI entry points.
 #
-#   make run     venv + install + migrate + reference data + demo users, serve on $(PORT)
+#   make run     venv + install + migrate + reference data + demo users, serve on $(HOST):$(PORT)
 #   make test    lint + pytest on PostgreSQL/Redis when reachable (SQLite fallback, loud)
 #   make bench   run benchmarks/bench_*.py and print their figures
 #
@@ -17,6 +17,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 PORT ?= 8000
+# Only this machine can reach `make run` unless HOST=0.0.0.0 is given.
+HOST ?= 127.0.0.1
 
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/credit_portal)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/credit_portal_bench
@@ -85,12 +87,12 @@ export PG_PROBE REDIS_PROBE
 .PHONY: help venv install run sysdeps test lint bench clean distclean
 
 help:
-	@echo "make run        安装依赖、迁移、加载参考数据和演示账号，在 0.0.0.0:$(PORT) 启动开发服务器"
+	@echo "make run        安装依赖、迁移、加载参考数据和演示账号，在 $(HOST):$(PORT) 启动开发服务器（HOST=0.0.0.0 对外开放）"
 	echo "make test       ruff + pytest（可用时使用 PostgreSQL 与 Redis；CI=true 时缺少服务即失败）"
 	echo "make bench      运行 benchmarks/bench_*.py 并输出性能数据"
 	echo "make lint       ruff check"
 	echo "make sysdeps    安装 Debian 软件包：$(SYSDEPS)"
-	echo "make install    创建 $(VENV) 并安装 requirements.txt"
+	echo "make install    创建 $(VENV) 并安装 requirements-dev.txt（含 requirements.txt 与测试工具）"
 	echo "make clean      删除缓存与 staticfiles；make distclean 另删 $(VENV)、db.sqlite3、media/"
 
 $(PY):
@@ -101,9 +103,9 @@ $(PY):
 	"$(PYTHON)" -m venv $(VENV) \
 		|| { echo "创建虚拟环境失败；Debian/Ubuntu 上请先安装 python3-venv" >&2; exit 1; }
 
-$(STAMP): requirements.txt | $(PY)
-	@echo "安装 Python 依赖（requirements.txt）…"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	@echo "安装 Python 依赖（requirements-dev.txt：运行依赖 + 开发与测试工具）…"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
 venv install: $(STAMP)
@@ -112,7 +114,8 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_reference
 	$(PY) manage.py create_demo_users
-	$(PY) manage.py runserver 0.0.0.0:$(PORT)
+	# DEBUG stays off unless set; --insecure serves the static files anyway (development server only).
+	$(PY) manage.py runserver --insecure $(HOST):$(PORT)
 
 sysdeps:
 	@$(BANNER_SH)

@@ -2,22 +2,26 @@
 
 With nothing set the portal runs on SQLite with Celery in eager mode, so a
 fresh clone works with `make run`.  DATABASE_URL switches to PostgreSQL and
-CELERY_BROKER_URL to a real Redis broker.
+CELERY_BROKER_URL to a real Redis broker.  Nothing is in debug mode unless
+DEBUG=true is set; HTTPS settings (HSTS, SSL redirect, secure cookies) come
+from the environment, see README.md (部署).
 """
 
+import datetime
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="insecure-dev-key-change-me-in-production-0123456789"
-)
+# Debug pages print settings, the URL list and the request's environment: only on request.
+DEBUG = env.bool("DEBUG", default=False)
+# The default's prefix makes `check --deploy` report it (security.W009).
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-set-SECRET_KEY-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -30,21 +34,31 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "import_export",
+    "axes",
+    "csp",
+    "accounts",
     "reporting",
     "rankings",
     "bulletins",
 ]
 
+# Static files leave at WhiteNoise: the middleware below it only sees pages and downloads.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "credit_portal.middleware.NoStoreForSignedInMiddleware",
+    "credit_portal.middleware.MethodNotAllowedPageMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it turns the lockout of any login view (portal or admin) into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "credit_portal.urls"
@@ -73,8 +87,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 AUTH_USER_MODEL = "reporting.User"
+# Axes first: it refuses a locked-out username+address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Checked when a password is set (admin forms, password change), not on existing passwords:
+# the demo accounts keep their 9-character demo password.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "accounts.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -144,10 +168,58 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- sign-in defence (django-axes) ---
+# Failures count per username *and* address together: one office behind a shared NAT
+# address is not locked out by one person, and one person cannot lock out a colleague.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout do not extend it, so the page can say when to try again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockouts.client_ip"
+# Reverse proxies in front of the portal (0: clients connect directly).  With N proxies the
+# client's address is the N-th entry from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_VERBOSE = False  # no banner on every management command (their --json output goes to scripts)
+
+# --- HTTPS, cookies and headers (all off for plain-HTTP development, see README 部署) ---
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# "HTTP_X_FORWARDED_PROTO,https" behind a TLS-terminating proxy that sets that header.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
 SESSION_COOKIE_HTTPONLY = True
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# HSTS preload is an application to the browsers' built-in list, made for a whole registrable
+# domain by its owner; a portal on a government subdomain does not make it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy: scripts and styles only from our static files.  Chart data travels
+# in json_script elements (type application/json, never executed).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Errors: Chinese pages (templates/400.html …), a 500 with a reference number that is logged.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "credit_portal.errors.ReporterFilter"
 
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 

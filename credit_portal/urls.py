@@ -12,5 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("stats/", include("rankings.urls")),
     path("bulletins/", include("bulletins.urls")),
+    path("", include("accounts.urls")),
     path("", include("reporting.urls")),
 ]
+
+handler500 = "credit_portal.errors.server_error"

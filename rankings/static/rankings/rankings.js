@@ -3,6 +3,9 @@
   "use strict";
 
   var COLOR = "#8b1a1a";
+  // Tooltips drawn on the canvas: ECharts' HTML tooltips carry style="" attributes, which the
+  // Content-Security-Policy (style-src 'self') refuses.
+  var TOOLTIP = "richText";
   // Bars of the score are coloured by grade, as the grade badges are.
   var GRADES = [[85, "#198754"], [70, "#0d6efd"], [60, "#e0a800"], [0, "#dc3545"]];
 
@@ -47,7 +50,7 @@
       chart = echarts.init(element);
       chart.setOption({
         animation: false,
-        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: TOOLTIP },
         grid: { left: 8, right: 64, top: 8, bottom: 8, containLabel: true },
         xAxis: { type: "value", max: series.suffix === "%" || index === 0 ? 100 : null },
         yAxis: {
@@ -78,7 +81,7 @@
     });
     resizing(echarts.init(element)).setOption({
       animation: false,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: TOOLTIP },
       legend: { type: "scroll", top: 0, selected: selected },
       grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: data.months },
@@ -103,10 +106,11 @@
       animation: false,
       tooltip: {
         trigger: "axis",
+        renderMode: TOOLTIP,
         formatter: function (items) {
           var i = items[0].dataIndex;
-          return data.months[i] + "<br>第 " + data.ranks[i] + " 名 / " + data.totals[i] + " 个城市"
-            + "<br>目标：前" + data.targets[i] + "名";
+          return data.months[i] + "\n第 " + data.ranks[i] + " 名 / " + data.totals[i] + " 个城市"
+            + "\n目标：前" + data.targets[i] + "名";
         }
       },
       grid: { left: 8, right: 96, top: 24, bottom: 8, containLabel: true },

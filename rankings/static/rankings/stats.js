@@ -3,6 +3,9 @@
   "use strict";
 
   var COLOR = "#8b1a1a";
+  // Tooltips drawn on the canvas: ECharts' HTML tooltips carry style="" attributes, which the
+  // Content-Security-Policy (style-src 'self') refuses.
+  var TOOLTIP = "richText";
 
   function readJson(id) {
     var element = document.getElementById(id);
@@ -35,7 +38,7 @@
       chart = echarts.init(element);
       chart.setOption({
         animation: false,
-        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: TOOLTIP },
         grid: { left: 8, right: 56, top: 8, bottom: 8, containLabel: true },
         xAxis: { type: "value", minInterval: 1 },
         yAxis: {
@@ -65,7 +68,7 @@
       var chart = echarts.init(element);
       chart.setOption({
         animation: false,
-        tooltip: { trigger: "axis" },
+        tooltip: { trigger: "axis", renderMode: TOOLTIP },
         legend: { type: "scroll", top: 0, selected: selected },
         grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
         xAxis: { type: "category", data: data.months },
