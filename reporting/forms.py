@@ -84,6 +84,26 @@ class ReviewForm(forms.Form):
         return data
 
 
+class ExceptionForm(forms.Form):
+    """特许修改: grant until a date, with a reason, or withdraw."""
+
+    ACTIONS = (("grant", "开通特许修改"), ("withdraw", "撤销特许修改"))
+
+    action = forms.ChoiceField(choices=ACTIONS, error_messages={"invalid_choice": "无效的特许修改操作。"})
+    until = forms.DateField(label="可修改至", required=False, error_messages={"invalid": "日期格式应为 YYYY-MM-DD。"})
+    reason = forms.CharField(label="原因", required=False, max_length=500,
+                             error_messages={"max_length": "原因不能超过 500 字。"})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "grant":
+            if not data.get("until") and "until" not in self.errors:
+                self.add_error("until", "请填写特许修改的截止日期。")
+            if not data.get("reason", "").strip():
+                self.add_error("reason", "开通特许修改时必须填写原因。")
+        return data
+
+
 class QueueFilterForm(forms.Form):
     kind = forms.ChoiceField(label="单位类型", required=False, choices=[("", "全部类型"), *UnitKind.choices])
     month = forms.CharField(

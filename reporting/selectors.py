@@ -17,6 +17,7 @@ from .models import (
     ImportBatch,
     MonthlyReport,
     Record,
+    ReportEntry,
     ReportStatus,
     Unit,
     UnitKind,
@@ -123,6 +124,13 @@ def unit_returned_reports(unit):
 # --- a month's report -----------------------------------------------------------
 
 
+def report_or_unsaved(reports, unit, period):
+    """The unit's report for the month from `reports`, or, when no action has created it yet, an unsaved
+    draft to show: viewing a month writes nothing (the first action creates the row, services.report_open)."""
+    report = reports.filter(unit=unit, period=period).first()
+    return report if report is not None else MonthlyReport(unit=unit, period=period)
+
+
 @dataclass
 class EntryRow:
     entry: object
@@ -134,19 +142,40 @@ class EntryRow:
 
 
 def report_entry_rows(report):
-    """The report's categories, each with its most recent upload."""
-    last = {}
-    for batch in report.batches.order_by("-created_at", "-id"):
-        last.setdefault(batch.category_id, batch)
-    entries = report.entries.select_related("category", "current_batch").order_by("category__order", "category__code")
+    """The report's categories, each with its most recent upload.
+
+    A category without a stored entry (a month no action has touched, or a
+    category added since the report was created) shows as an unsaved, empty one.
+    """
+    last, entries = {}, []
+    if report.pk is not None:
+        for batch in report.batches.order_by("-created_at", "-id"):
+            last.setdefault(batch.category_id, batch)
+        entries = list(report.entries.select_related("category", "current_batch"))
+    stored = {e.category_id for e in entries}
+    entries += [ReportEntry(report=report, category=c) for c in report.unit.categories() if c.pk not in stored]
+    entries.sort(key=lambda e: (e.category.order, e.category.code))
     return [EntryRow(entry=e, last_batch=last.get(e.category_id)) for e in entries]
 
 
 def report_audit_events(report):
+    if report.pk is None:
+        return AuditEvent.objects.none()
     return AuditEvent.objects.filter(report=report).select_related("actor", "category", "batch")
 
 
+def report_exception_reason(report):
+    """Why the office granted the report's current 特许修改 (the last grant's reason), or ""."""
+    if report.pk is None or report.edit_exception_until is None:
+        return ""
+    event = AuditEvent.objects.filter(report=report, action=AuditEvent.Action.EXCEPTION).order_by("-created_at",
+                                                                                                  "-id").first()
+    return event.details.get("reason", "") if event else ""
+
+
 def record_search(report, category, query=""):
+    if report.pk is None:
+        return Record.objects.none()
     records = Record.objects.filter(report=report, category=category).order_by("row_number", "id")
     query = query.strip()
     if query:
@@ -227,6 +256,7 @@ def month_overview(period):
         "totals": totals,
         "due_date": due_date,
         "unit_count": len(rows),
+        "is_future": is_future(period),
         "previous": previous_month(period),
         "next": next_month(period),
     }

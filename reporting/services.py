@@ -61,7 +61,11 @@ def _require_office(user):
 
 
 def report_get_or_create(*, unit, period, user=None):
-    """The unit's report for the month, with an entry for every applicable category."""
+    """The unit's report for the month, with an entry for every applicable category.
+
+    Only actions create reports (viewing a month writes nothing: see
+    selectors.report_or_unsaved); the portal's actions go through report_open.
+    """
     period = period.replace(day=1)
     with transaction.atomic():
         report, created = MonthlyReport.objects.get_or_create(unit=unit, period=period)
@@ -73,6 +77,18 @@ def report_get_or_create(*, unit, period, user=None):
             ignore_conflicts=True,
         )
     return report
+
+
+def report_open(*, unit, period, user):
+    """The report an action of the user changes, created by the first action on the month.
+
+    A month no one has acted on has no row; creating one for an action the
+    user may not take (a unit past the lock day) is refused, writing nothing.
+    """
+    period = period.replace(day=1)
+    if not MonthlyReport.objects.filter(unit=unit, period=period).exists():
+        report_check_editable(report=MonthlyReport(unit=unit, period=period), user=user)
+    return report_get_or_create(unit=unit, period=period, user=user)
 
 
 def report_check_editable(*, report, user):
@@ -203,12 +219,55 @@ def report_reopen(*, report, user, reason):
                            reviewed_at=timezone.now(), reviewed_by=user)
 
 
+def report_exception_grant(*, report, user, until, reason):
+    """特许修改: the office lets the unit change the month past its lock day, up to `until` inclusive.
+
+    The report may be a month no one has acted on yet (unsaved): granting is
+    its first action and creates it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("开通特许修改时必须填写原因。")
+    return _exception_set(report=report, user=user, until=until, message=f"允许单位修改至 {until:%Y-%m-%d}。原因：{reason}",
+                          reason=reason)
+
+
 def report_grant_exception(*, report, user, until):
+    """The admin's raw 特许修改截止日 field, which gives no reason."""
+    return _exception_set(report=report, user=user, until=until, message=f"允许单位修改至 {until:%Y-%m-%d}")
+
+
+def _exception_set(*, report, user, until, message, reason=""):
     _require_office(user)
-    report.edit_exception_until = until
-    report.save(update_fields=["edit_exception_until", "updated_at"])
-    audit(action=AuditEvent.Action.EXCEPTION, user=user, report=report, message=f"允许单位修改至 {until:%Y-%m-%d}")
+    if until < timezone.localdate():
+        raise ServiceError(f"特许修改截止日（{until:%Y-%m-%d}）已过，请选择今天或以后的日期。")
+    with transaction.atomic():
+        if report.pk is None:
+            report = report_get_or_create(unit=report.unit, period=report.period, user=user)
+        report = MonthlyReport.objects.select_for_update().select_related("unit").get(pk=report.pk)
+        previous = report.edit_exception_until
+        report.edit_exception_until = until
+        report.save(update_fields=["edit_exception_until", "updated_at"])
+        audit(action=AuditEvent.Action.EXCEPTION, user=user, report=report, message=message,
+              until=until.isoformat(), previous=previous.isoformat() if previous else None, reason=reason)
     return report
+
+
+def report_exception_withdraw(*, report, user, reason=""):
+    """End a 特许修改 now: past the lock day the unit can no longer change the month."""
+    _require_office(user)
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        locked = MonthlyReport.objects.select_for_update().select_related("unit").filter(pk=report.pk).first()
+        if locked is None or locked.edit_exception_until is None:
+            raise ServiceError(f"{report}没有特许修改，无需撤销。")
+        previous = locked.edit_exception_until
+        locked.edit_exception_until = None
+        locked.save(update_fields=["edit_exception_until", "updated_at"])
+        audit(action=AuditEvent.Action.EXCEPTION_WITHDRAWN, user=user, report=locked,
+              message=f"撤销特许修改（原可修改至 {previous:%Y-%m-%d}）" + (f"。原因：{reason}" if reason else ""),
+              previous=previous.isoformat(), reason=reason)
+    return locked
 
 
 # --- selectors used by several doors -----------------------------------------

@@ -33,6 +33,7 @@ urlpatterns = [
     path(report + "workbook.xlsx", views.month_workbook, name="month_workbook"),
     path(report + "workbook/", views.month_workbook_upload, name="month_workbook_upload"),
     path(report + "review/", views.report_review, name="report_review"),
+    path(report + "exception/", views.report_exception, name="report_exception"),
     path(report + "records/<str:category_code>/", views.report_records, name="report_records"),
     path("imports/<int:batch_id>/", views.batch_detail, name="batch_detail"),
     path("imports/<int:batch_id>/progress/", views.batch_progress, name="batch_progress"),

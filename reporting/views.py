@@ -5,6 +5,7 @@ redirect or a render.  A unit's reporter never reaches another unit's rows:
 they are not in the queryset, so they are a 404.
 """
 
+import datetime
 import io
 from functools import wraps
 
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from . import exports, imports, selectors, services
 from .excel import UploadRefused
-from .forms import CountForm, QueueFilterForm, ReviewForm, UploadForm, parse_period
+from .forms import CountForm, ExceptionForm, QueueFilterForm, ReviewForm, UploadForm, parse_period
 from .models import Category, ImportBatch
 from .validators import mask_id_number
 
@@ -41,17 +42,26 @@ def office_required(view):
 
 
 def _report(request, unit_code, period):
-    """The user's view of a unit's month: created on first visit once the month has begun."""
+    """The user's view of a unit's month, read-only: a month no action has created yet is an unsaved draft."""
     unit = get_object_or_404(selectors.units_visible_to(request.user), code=unit_code)
-    report = selectors.reports_visible_to(request.user).filter(unit=unit, period=period).first()
-    if report is not None:
-        return report
-    if selectors.is_future(period):
+    report = selectors.report_or_unsaved(selectors.reports_visible_to(request.user), unit, period)
+    if report.pk is None and selectors.is_future(period):
         raise Http404("该月份尚未开始。")
-    return services.report_get_or_create(unit=unit, period=period, user=request.user)
+    return report
+
+
+def _report_to_change(request, unit_code, period):
+    """The report a POST acts on: the first action on a month creates it (viewing never does)."""
+    report = _report(request, unit_code, period)
+    try:
+        return services.report_open(unit=report.unit, period=report.period, user=request.user)
+    except services.ServiceError as exc:  # e.g. a unit's first action on a month past its lock day
+        raise PermissionDenied(str(exc)) from exc
 
 
 def _category(report, category_code):
+    if report.pk is None:  # no action yet: the month's categories are the unit's
+        return get_object_or_404(report.unit.categories(), code=category_code)
     return get_object_or_404(Category, code=category_code, pk__in=report.entries.values("category_id"))
 
 
@@ -115,6 +125,7 @@ def report_detail(request, unit_code, period):
     report = _report(request, unit_code, period)
     rows = selectors.report_entry_rows(report)
     due_date, lock_date = report.deadlines()
+    today = timezone.localdate()
     return render(
         request,
         "reporting/report_detail.html",
@@ -127,6 +138,10 @@ def report_detail(request, unit_code, period):
             "edit_blocker": _edit_blocker(report, request.user),
             "upload_form": UploadForm(),
             "review_form": ReviewForm(),
+            "today": today,
+            "exception_active": bool(report.edit_exception_until and report.edit_exception_until >= today),
+            "exception_reason": selectors.report_exception_reason(report),
+            "exception_until": max(today, lock_date) + datetime.timedelta(days=7),
             "events": selectors.report_audit_events(report)[:200],
             "max_upload_mb": UploadForm.max_mb(),
         },
@@ -136,7 +151,7 @@ def report_detail(request, unit_code, period):
 @require_POST
 @login_required
 def report_upload(request, unit_code, period, category_code):
-    report = _report(request, unit_code, period)
+    report = _report_to_change(request, unit_code, period)
     category = _category(report, category_code)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -170,7 +185,7 @@ def month_workbook(request, unit_code, period):
 @login_required
 def month_workbook_upload(request, unit_code, period):
     """A filled-in month workbook: each non-empty category sheet is imported as its category."""
-    report = _report(request, unit_code, period)
+    report = _report_to_change(request, unit_code, period)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         _form_errors(request, form)
@@ -194,7 +209,7 @@ def month_workbook_upload(request, unit_code, period):
 @require_POST
 @login_required
 def report_count(request, unit_code, period, category_code):
-    report = _report(request, unit_code, period)
+    report = _report_to_change(request, unit_code, period)
     category = _category(report, category_code)
     form = CountForm(request.POST)
     if not form.is_valid():
@@ -214,7 +229,7 @@ def report_count(request, unit_code, period, category_code):
 @require_POST
 @login_required
 def report_nil(request, unit_code, period, category_code):
-    report = _report(request, unit_code, period)
+    report = _report_to_change(request, unit_code, period)
     category = _category(report, category_code)
     try:
         services.nil_declare(report=report, category=category, user=request.user)
@@ -228,7 +243,7 @@ def report_nil(request, unit_code, period, category_code):
 @require_POST
 @login_required
 def report_submit(request, unit_code, period):
-    report = _report(request, unit_code, period)
+    report = _report_to_change(request, unit_code, period)
     try:
         services.report_submit(report=report, user=request.user, confirm_nil=request.POST.get("confirm_nil") == "1")
     except services.NeedsConfirmation as exc:
@@ -374,6 +389,9 @@ def category_template(request, category_code):
 @office_required
 def report_review(request, unit_code, period):
     report = _report(request, unit_code, period)
+    if report.pk is None:
+        messages.error(request, f"{report}尚未提交，不能审核。")
+        return _back_to(report)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
@@ -391,6 +409,31 @@ def report_review(request, unit_code, period):
     else:
         done = {"accept": "已审核通过", "return": "已退回", "reopen": "已重新打开并退回单位修改"}[action]
         messages.success(request, f"{report}{done}。")
+    return _back_to(report)
+
+
+@require_POST
+@office_required
+def report_exception(request, unit_code, period):
+    """特许修改: the office lets a unit change a month past its lock day (until a date, with a reason), or stops it."""
+    report = _report(request, unit_code, period)
+    form = ExceptionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to(report)
+    data = form.cleaned_data
+    try:
+        if data["action"] == "grant":
+            report = services.report_exception_grant(report=report, user=request.user, until=data["until"],
+                                                     reason=data["reason"])
+            done = f"已开通特许修改，单位可修改至 {data['until']:%Y-%m-%d}"
+        else:
+            report = services.report_exception_withdraw(report=report, user=request.user, reason=data["reason"])
+            done = "已撤销特许修改"
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{report}：{done}。")
     return _back_to(report)
 
 

@@ -73,12 +73,12 @@ def test_month_page_lists_the_units_categories_with_template_links(dept_client, 
     assert "信用承诺书" not in text  # a county/park category
 
 
-def test_visiting_a_past_month_creates_its_draft_report(dept_client, users):
+def test_visiting_a_past_month_shows_its_draft_without_creating_it(dept_client, users):
     response = dept_client.get(url("report_detail", month="2019-03"))
     assert response.status_code == 200
-    created = users["dept"].unit.reports.get(period=datetime.date(2019, 3, 1))
-    assert created.status == ReportStatus.DRAFT
-    assert created.entries.count() == Category.objects.for_kind("department").count()
+    assert "填报中" in page_text(response)
+    assert "行政许可" in page_text(response) and "营商环境建设" in page_text(response)
+    assert not users["dept"].unit.reports.filter(period=datetime.date(2019, 3, 1)).exists()
 
 
 def test_month_page_says_why_a_locked_month_cannot_be_edited(dept_client, dept_report):
