@@ -196,7 +196,7 @@ def records_import(*, batch_id):
                     return _finish(batch, Status.DUPLICATE, message=duplicate, action=AuditEvent.Action.IMPORT_DUPLICATE)
                 return _store(batch, result, rows)
         except _Rejected:
-            message = result.summary() + "本次未导入任何数据。"
+            message = result.summary() + "，本次未导入任何数据。"
             return _finish(batch, Status.FAILED, message=message, action=AuditEvent.Action.IMPORT_FAILED)
         except (UploadRefused, ServiceError) as exc:
             return _finish(batch, Status.REFUSED, message=str(exc), action=AuditEvent.Action.IMPORT_REFUSED)
@@ -222,7 +222,7 @@ def _duplicate_of(batch):
     entry = entry_for(report, category)
     if entry.record_count and Record.objects.filter(report=report, category=category,
                                                     batch__sha256=batch.sha256).exists():
-        return f"该文件与本类别已导入的文件完全相同（本类别现有 {entry.record_count} 条），未重复计数。"
+        return f"该文件与当前已导入的文件完全相同（{entry.record_count} 条），未重复计数。"
     elsewhere = ReportEntry.objects.filter(
         report__unit=report.unit, category=category, current_batch__sha256=batch.sha256, record_count__gt=0
     ).exclude(report=report).select_related("report").first()

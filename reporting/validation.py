@@ -100,11 +100,11 @@ class ValidationResult:
         return self.error_count == 0
 
     def summary(self):
-        """The verdict in one Chinese sentence (rows, rows with errors, errors)."""
+        """The verdict as a Chinese clause, without the final punctuation (rows, rows with errors, errors)."""
         if self.stopped:
             return (f"{TOO_MANY_ERRORS}：前 {self.total_rows} 行中已有 {self.error_row_count} 行有错误"
-                    f"（{self.error_count} 处），已停止检查其余的行。")
-        return f"共 {self.total_rows} 行，其中 {self.error_row_count} 行有错误（{self.error_count} 处）。"
+                    f"（{self.error_count} 处），已停止检查其余的行")
+        return f"共 {self.total_rows} 行，其中 {self.error_row_count} 行有错误（{self.error_count} 处）"
 
 
 def _is_blank(cells):

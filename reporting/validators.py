@@ -73,7 +73,7 @@ def control_character(text):
 
 
 def clean_text(text, *, multiline=False):
-    """Trim a text cell: surrounding spaces, tabs as spaces; line breaks folded unless the field is multiline.
+    """Trim a text cell: surrounding spaces; tabs and line breaks folded unless the field is multiline.
 
     A line break inside a one-line value (a name, a number) is a cell wrapped by Alt+Enter: between two
     Chinese characters it disappears, elsewhere it becomes one space.  Control characters raise FieldError.
@@ -82,10 +82,10 @@ def clean_text(text, *, multiline=False):
     if name:
         raise FieldError(f"含有不可见的{name}，请删除后重新上传（常见于从其他系统复制的内容）")
     text = text.strip()
-    if "\t" in text:
-        text = text.replace("\t", " ")
     if multiline:
         return _LINE_BREAKS.sub("\n", text)
+    if "\t" in text:
+        text = text.replace("\t", " ")
     return _LINE_BREAKS.sub(_fold_line_break, text)
 
 

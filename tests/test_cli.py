@@ -77,7 +77,7 @@ def d01_report():
 def test_import_json_last_line_reports_imported_rows(reference, good_file):
     out, _ = run("import_records", *MONTH, "--category", "admin_license", "--json", good_file)
 
-    assert last_json(out) == {"imported": 3, "errors": []}
+    assert last_json(out) == {"imported": 3, "errors": [], "error_count": 0}
     assert Record.objects.filter(report=d01_report(), category__code="admin_license").count() == 3
     entry = ReportEntry.objects.get(report=d01_report(), category__code="admin_license")
     assert entry.record_count == 3
@@ -111,7 +111,8 @@ def test_import_invalid_file_stores_nothing_and_lists_every_error(reference, bad
     message, out = refused("import_records", *MONTH, "--category", "admin_license", "--json", bad_file)
 
     result = last_json(out)
-    assert set(result) == {"imported", "errors"}
+    assert set(result) == {"imported", "errors", "error_count"}
+    assert result["error_count"] == 2
     assert result["imported"] == 0
     assert result["errors"] == [
         {"row": 3, "column": "统一社会信用代码", "message": "统一社会信用代码校验位错误，请核对是否抄错"},
@@ -154,7 +155,7 @@ def test_import_refused_file_reports_reason_without_row(reference, write):
 
     message, out = refused("import_records", *MONTH, "--category", "admin_license", "--json", path)
 
-    assert last_json(out) == {"imported": 0, "errors": [{"row": None, "column": None, "message": message}]}
+    assert last_json(out) == {"imported": 0, "errors": [{"row": None, "column": None, "message": message}], "error_count": 1}
     assert "文件" in message
     assert Record.objects.count() == 0
 
@@ -173,7 +174,7 @@ def test_import_same_file_twice_does_not_count_twice(reference, good_file):
 
     out, _ = run("import_records", *MONTH, "--category", "admin_license", "--json", good_file)
 
-    assert last_json(out) == {"imported": 0, "errors": []}
+    assert last_json(out) == {"imported": 0, "errors": [], "error_count": 0}
     assert Record.objects.count() == 3
     assert ImportBatch.objects.filter(status=ImportBatch.Status.DUPLICATE).count() == 1
 
@@ -191,7 +192,7 @@ def test_import_corrected_file_replaces_the_category_rows(reference, write, good
 def test_import_dry_run_stores_nothing(reference, good_file):
     out, _ = run("import_records", *MONTH, "--category", "admin_license", "--dry-run", "--json", good_file)
 
-    assert last_json(out) == {"imported": 0, "errors": []}
+    assert last_json(out) == {"imported": 0, "errors": [], "error_count": 0}
     assert Record.objects.count() == 0
     assert ImportBatch.objects.count() == 0
     assert MonthlyReport.objects.count() == 0
@@ -216,7 +217,7 @@ def test_import_into_an_accepted_month_is_refused(reference, good_file, write):
     message, out = refused("import_records", *MONTH, "--category", "admin_license", "--json", other)
 
     assert "已通过" in message and "不能修改数据" in message
-    assert last_json(out) == {"imported": 0, "errors": [{"row": None, "column": None, "message": message}]}
+    assert last_json(out) == {"imported": 0, "errors": [{"row": None, "column": None, "message": message}], "error_count": 1}
     assert Record.objects.count() == 3
 
 
@@ -275,7 +276,7 @@ def test_import_exit_status_from_the_command_line(reference, good_file, bad_file
     argv = ["manage.py", "import_records", *MONTH, "--category", "admin_license", "--json"]
 
     command.run_from_argv([*argv, good_file])
-    assert last_json(capsys.readouterr().out) == {"imported": 3, "errors": []}
+    assert last_json(capsys.readouterr().out) == {"imported": 3, "errors": [], "error_count": 0}
 
     with pytest.raises(SystemExit) as exc:
         load_command_class("reporting", "import_records").run_from_argv([*argv, bad_file])

@@ -47,8 +47,11 @@ def url(name, *args, unit="D01", month=AUG):
     return reverse(name, args=[unit, month, *args])
 
 
-def post_upload(client, content, name="许可.xlsx", category="admin_license", unit="D01"):
-    return client.post(url("report_upload", category, unit=unit), {"file": SimpleUploadedFile(name, content)})
+def post_upload(client, content, name="许可.xlsx", category="admin_license", unit="D01", mode=None):
+    data = {"file": SimpleUploadedFile(name, content)}
+    if mode:
+        data["mode"] = mode
+    return client.post(url("report_upload", category, unit=unit), data)
 
 
 def bad_rows():
@@ -175,7 +178,7 @@ def test_keep_valid_is_refused_for_a_batch_that_did_not_fail(dept_client, report
 
 def test_reupload_replaces_the_categorys_rows(dept_client, report):
     post_upload(dept_client, xlsx_bytes("license", records("license", 3)))
-    post_upload(dept_client, xlsx_bytes("license", records("license", 2, start=10)))
+    post_upload(dept_client, xlsx_bytes("license", records("license", 2, start=10)), mode="replace")
     assert Record.objects.count() == 2
     assert ReportEntry.objects.get(report=report, category__code="admin_license").record_count == 2
 

@@ -67,7 +67,7 @@ class Command(ReportCommand):
             self.say(f"试运行：校验通过，共 {result.total_rows} 行，可以导入到{report}“{category.name}”（未保存任何数据）。")
             self.write_json(0, [], 0)
             return
-        summary = f"试运行：{result.summary()}未保存任何数据。"
+        summary = f"试运行：{result.summary()}，未保存任何数据。"
         if keep_valid_rows and result.rows and not result.stopped:
             self.say(f"{summary}加 --keep-valid-rows 导入时将导入正确的 {len(result.rows)} 行。")
             self.say_errors(result.errors)
