@@ -181,6 +181,19 @@ def _slow_rollups(seconds):
     services._report_values = slow
 
 
+def slow_imports(seconds):
+    """Make every import pause after it has claimed its batch (and holds its liveness lock), before storing."""
+    from reporting import imports
+
+    original = imports._store
+
+    def slow(batch, result, rows):
+        time.sleep(seconds)
+        return original(batch, result, rows)
+
+    imports._store = slow
+
+
 def main():
     import django
 
@@ -188,6 +201,9 @@ def main():
     slow = float(os.environ.get("CREDIT_PORTAL_SLOW_ROLLUP") or 0)
     if slow:
         _slow_rollups(slow)
+    slow = float(os.environ.get("CREDIT_PORTAL_SLOW_IMPORT") or 0)
+    if slow:
+        slow_imports(slow)
     from credit_portal.celery import app
 
     beat_schedule = os.environ.get("CREDIT_PORTAL_WORKER_BEAT")
