@@ -125,6 +125,13 @@ UPLOAD_MAX_COMPRESSION_RATIO = env.int("UPLOAD_MAX_COMPRESSION_RATIO", default=2
 UPLOAD_MAX_ZIP_ENTRIES = env.int("UPLOAD_MAX_ZIP_ENTRIES", default=2000)
 # Files larger than this run as a background job with a progress bar.
 UPLOAD_BACKGROUND_BYTES = env.int("UPLOAD_BACKGROUND_BYTES", default=1024 * 1024)
+# Import jobs whose process died (reporting.imports.imports_sweep): a running import that gave no sign
+# of life for IMPORT_STALE_SECONDS is dead (PostgreSQL knows sooner, by the job's advisory lock); a
+# background import is run again up to IMPORT_MAX_ATTEMPTS times, then marked interrupted; a pending
+# background import that no worker took within IMPORT_PENDING_SECONDS is enqueued again.
+IMPORT_STALE_SECONDS = env.int("IMPORT_STALE_SECONDS", default=300)
+IMPORT_PENDING_SECONDS = env.int("IMPORT_PENDING_SECONDS", default=120)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -162,6 +169,7 @@ JOBS_SWEEP_SECONDS = env.float("JOBS_SWEEP_SECONDS", default=60)
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-work": {"task": "rankings.tasks.sweep_pending_work", "schedule": JOBS_SWEEP_SECONDS},
+    "sweep-import-jobs": {"task": "reporting.tasks.sweep_import_batches", "schedule": JOBS_SWEEP_SECONDS},
     "nightly-statistics-rebuild": {
         "task": "rankings.tasks.rebuild_statistics",
         "schedule": crontab(hour=2, minute=30),
