@@ -14,14 +14,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from rankings.services import stats_rebuild
 from reporting.models import AuditEvent, Unit, User
 from reporting.resources import UserResource
 
 from . import stats_dataset as data
 from .factories import records, xlsx_bytes
-
-stats_world = data.stats_world
-dataset = data.dataset
 
 PASSWORD = "demo12345"
 OFFICE_ADDRESS = "10.20.30.40"
@@ -324,7 +322,15 @@ def inline_code(html):
     return parser.found
 
 
-def family_urls(dataset):
+@pytest.fixture
+def seeded(users, upload):
+    """The statistics dataset of the test_stat_* modules (charts have data), with the named users."""
+    data.build(upload)
+    stats_rebuild()
+    return users
+
+
+def family_urls():
     """One page of every family: reporting, office, statistics, rankings, bulletins, accounts."""
     year = data.YEAR
     return {
@@ -346,10 +352,10 @@ def family_urls(dataset):
     }
 
 
-def test_no_inline_script_or_style_in_the_main_pages(client, dataset):
+def test_no_inline_script_or_style_in_the_main_pages(client, seeded):
     pages = 0
-    for who, urls in family_urls(dataset).items():
-        client.force_login(dataset[who])
+    for who, urls in family_urls().items():
+        client.force_login(seeded[who])
         for url in urls:
             response = client.get(url, follow=True)
             assert response.status_code == 200, url
@@ -360,8 +366,8 @@ def test_no_inline_script_or_style_in_the_main_pages(client, dataset):
     assert pages > 15
 
 
-def test_chart_pages_carry_their_data_as_json_not_script(client, dataset):
-    client.force_login(dataset["office"])
+def test_chart_pages_carry_their_data_as_json_not_script(client, seeded):
+    client.force_login(seeded["office"])
     html = client.get(reverse("stat_table", args=["county_park"]) + f"?year={data.YEAR}&from=1&through=3").content.decode()
     assert '<script id="column-chart-data" type="application/json">' in html
 
