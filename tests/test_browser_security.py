@@ -115,3 +115,20 @@ def test_admin_created_user_changes_password_first(users, live_server, page):
 def _centre(locator):
     box = locator.bounding_box()
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def test_admin_pages_run_under_the_policy(users, live_server, page):
+    from playwright.sync_api import expect
+
+    page.goto(live_server.url + "/admin/login/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "demo12345")
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_contain_text("管理后台")
+    user = users["dept"]
+    for path in ("/admin/", "/admin/reporting/user/", f"/admin/reporting/user/{user.pk}/change/",
+                 "/admin/reporting/user/add/", f"/admin/reporting/user/{user.pk}/password/",
+                 "/admin/reporting/monthlyreport/", "/admin/reporting/user/import/"):
+        page.goto(live_server.url + path)
+        expect(page.locator("#content")).to_be_visible()
+    assert page.csp_violations == [], "\n".join(page.csp_violations)
