@@ -43,6 +43,8 @@ class Field:
     aliases: tuple = ()
     # Long free text: line breaks inside the cell are kept (elsewhere they are folded away).
     multiline: bool = False
+    # An end date that may be "长期" (no end): stored as 2099-12-31, as the national standard writes it.
+    open_ended: bool = False
 
     @property
     def header_texts(self):
@@ -219,7 +221,7 @@ LICENSE = Schema(
               aliases=("XK_JDRQ", "决定日期", "许可日期")),
         Field("valid_from", "有效期自", DATE, required=True, example="2019-08-05",
               aliases=("XK_YXQZ", "有效期起", "有效期开始日期", "有效期起始日期")),
-        Field("valid_to", "有效期至", DATE, required=True, example="2024-08-04",
+        Field("valid_to", "有效期至", DATE, required=True, example="2024-08-04", open_ended=True,
               aliases=("XK_YXQZI", "XK_JZQ", "有效期止", "有效期截止日期", "许可截止期", "截止日期")),
         Field("authority", "许可机关", required=True, max_length=200, example="营口市行政审批局",
               aliases=("XK_XKJG", "XK_XZJG", "许可部门", "审批机关")),

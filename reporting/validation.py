@@ -18,6 +18,7 @@ import orjson
 from . import schemas as s
 from .excel import UploadRefused
 from .validators import (
+    PLACEHOLDERS,
     USCC_ALPHABET,
     USCC_BASE34,
     USCC_VALID_CHARS,
@@ -28,6 +29,7 @@ from .validators import (
     check_uscc,
     check_uscc_uncached,
     clean_text,
+    header_without_note,
     normalise_code,
     normalise_header,
     normalise_spelling,
@@ -132,7 +134,8 @@ def header_columns(schema, cells):
     columns = {}
     for index, cell in enumerate(cells):
         if type(cell) is str or cell is not None:
-            f = wanted.get(normalise_header(cell_text(cell)))
+            text = normalise_header(cell_text(cell))
+            f = wanted.get(text) or wanted.get(header_without_note(text))
             if f is not None and f.key not in columns:
                 columns[f.key] = index
     return columns
@@ -329,6 +332,8 @@ class _BlockChecker:
         joined = "".join(col) if types == {str} else "".join(v for v in col if type(v) is str)
         if not joined.isprintable() or "_x" in joined:  # line breaks, tabs, control characters: rare
             broken = self._clean_texts(f, position, col, errors)
+        if not PLACEHOLDERS.isdisjoint(col):  # "无", "/", "-": nothing to say
+            col = ["" if type(v) is str and v in PLACEHOLDERS else v for v in col]
         kind = f.kind
         if kind == s.CHOICE:
             return self._choice_column(f, position, col, errors, broken)
@@ -600,7 +605,7 @@ def _id_number(f, raw):
 
 
 def _date(f, raw):
-    return parse_date(raw)
+    return parse_date(raw, open_ended=f.open_ended)
 
 
 def _decimal(f, raw):

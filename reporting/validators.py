@@ -47,6 +47,24 @@ def normalise_header(text):
     return text.replace("(", "（").replace(")", "）")
 
 
+# A note after a header's name: "行政相对人名称（必填）", "许可决定日期【格式：2019-08-05】".
+_HEADER_NOTE = re.compile(r"(?:（[^（）]*）|【[^【】]*】)$")
+
+
+def header_without_note(text):
+    """A normalised header without its trailing note in brackets, or "" when it has none."""
+    stripped = _HEADER_NOTE.sub("", text)
+    return stripped if stripped != text else ""
+
+
+# What clerks write in a cell that has nothing to say: read as an empty cell.
+PLACEHOLDERS = frozenset({"无", "/", "／", "-", "－", "—", "——", "--", "空", "暂无", "null", "NULL", "None", "N/A",
+                          "n/a", "#N/A"})
+# An end of validity that has none: the national 双公示 standard writes it as 2099-12-31.
+OPEN_ENDED = frozenset({"长期", "长期有效", "永久", "永久有效", "无期限", "无固定期限"})
+OPEN_ENDED_DATE = datetime.date(2099, 12, 31)
+
+
 def normalise_spelling(value):
     """An enumerated value as looked up among its spellings: half-width, no spaces, upper case."""
     return _SPACES.sub("", to_halfwidth(cell_text(value))).lstrip(_LEADING_MARKS).upper()
@@ -194,8 +212,10 @@ _DATE_TIME = re.compile(r"^(\S+?)(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z
 _EXCEL_EPOCH = datetime.date(1899, 12, 30)
 
 
-def parse_date(value):
-    """A real Excel date, or 2019-08-05, 2019/8/5, 2019年8月5日, 20190805."""
+def parse_date(value, *, open_ended=False):
+    """A real Excel date, or 2019-08-05, 2019/8/5, 2019年8月5日, 20190805; 长期 for an open end of validity."""
+    if open_ended and isinstance(value, str) and value.strip() in OPEN_ENDED:
+        return OPEN_ENDED_DATE
     if isinstance(value, datetime.datetime):
         return value.date()
     if isinstance(value, datetime.date):

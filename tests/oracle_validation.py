@@ -16,6 +16,7 @@ from pathlib import Path
 from reporting import schemas as s
 from reporting.excel import UploadRefused
 from reporting.validators import (
+    PLACEHOLDERS,
     FieldError,
     cell_text,
     check_number_as_code,
@@ -23,6 +24,7 @@ from reporting.validators import (
     check_uscc,
     clean_text,
     normalise_code,
+    header_without_note,
     normalise_header,
     normalise_spelling,
     parse_date,
@@ -75,7 +77,8 @@ def _columns(schema, cells):
     for index, cell in enumerate(cells):
         if cell is None:
             continue
-        key = wanted.get(normalise_header(cell_text(cell)))
+        text = normalise_header(cell_text(cell))
+        key = wanted.get(text) or wanted.get(header_without_note(text))
         if key is not None and key not in columns:
             columns[key] = index
     return columns
@@ -108,6 +111,8 @@ def _cell(f, raw, spellings):
             value = clean_text(value, multiline=f.multiline)
         except FieldError as exc:  # a control character
             return None, str(exc)
+        if value in PLACEHOLDERS:
+            value = ""
     if value is None or value == "":
         return "", ("必填项不能为空" if f.required else None)
     try:
@@ -131,7 +136,7 @@ def _cell(f, raw, spellings):
                 return None, f"内容过长，最多 {f.max_length} 个字符"
             return text, None
         if f.kind == s.DATE:
-            return parse_date(value), None
+            return parse_date(value, open_ended=f.open_ended), None
         if f.kind == s.DECIMAL:
             return parse_decimal(value), None
         if f.kind == s.URL:

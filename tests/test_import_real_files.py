@@ -469,3 +469,20 @@ def test_uscc_examples_in_the_templates_have_a_right_check_digit():
             if f.kind == "uscc" and f.example:
                 assert check_uscc(f.example) == f.example
     assert uscc(0) != VALID_USCC
+
+
+def test_headers_with_notes_and_cells_with_placeholders_and_open_ended_validity(dept_report, reporter, upload):
+    headers = [f"{f.header}（必填）" if f.required else f"{f.header}【选填】" for f in SCHEMAS["license"].fields]
+    row = record("license", 0, legal_rep="/", cert_number="无", remark="—", valid_to="长期",
+                 subject_type="法人及其他组织")
+    batch = upload(dept_report, LICENSE, workbook_bytes(license_rows([row]), headers=[headers]), user=reporter)
+    assert batch.status == ImportBatch.Status.SUCCEEDED, batch.errors
+    data = stored(dept_report).get().data
+    assert (data["legal_rep"], data["cert_number"], data["remark"]) == ("", "", "")
+    assert (data["valid_to"], data["subject_type"]) == ("2099-12-31", "法人及非法人组织")
+
+
+def test_a_placeholder_in_a_required_column_is_an_empty_required_cell(dept_report, reporter, upload):
+    batch = upload(dept_report, LICENSE, xlsx_bytes("license", [record("license", 0, content="无")]), user=reporter)
+    assert batch.status == ImportBatch.Status.FAILED
+    assert batch.errors == [{"row": 2, "column": "许可内容", "message": "必填项不能为空"}]

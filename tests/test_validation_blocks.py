@@ -34,7 +34,7 @@ def _text(f):
     return st.sampled_from([ok, f" {ok} ", "", "  ", None, "甲" * (f.max_length + 1), 12, 12.0, 3.5, "a\tb",
                             "反斜杠\\", "引号\"", datetime.date(2019, 8, 5), "\u3000全角\u3000", "百分号%s%%",
                             "换行\n中间", "\x01控制符", "\u2028分隔符\x7f", "空字符\x00", "转义_x0000_",
-                            "正常_x4E2D_", "Zhang\r\nSan", " 两端 \n ", 123456789012.0, 1.5e20])
+                            "正常_x4E2D_", "Zhang\r\nSan", " 两端 \n ", 123456789012.0, 1.5e20, "无", " / ", "——"])
 
 
 def _choice(f):
@@ -49,7 +49,7 @@ def _date(f):
         datetime.date(2019, 8, 5), datetime.date(2019, 7, 1), datetime.date(2020, 1, 1), datetime.date(2019, 9, 2),
         datetime.datetime(2019, 8, 5, 10, 30), "2019-08-05", "2019/8/5", "2019年8月5日", "20190805",
         "２０１９－０８－０５", "2019-02-30", "昨天", "", None, 43682, 43682.0, 20190805, -1, True,
-        "2019.8.5", "2019-08-05 00:00:00", "2019/8/5 0:00", "43682", "2019年8月5",
+        "2019.8.5", "2019-08-05 00:00:00", "2019/8/5 0:00", "43682", "2019年8月5", "长期", "/", "无",
     ])
 
 
@@ -67,7 +67,7 @@ def _id_number(f):
 
 def _decimal(f):
     return st.sampled_from(["0.5", 0.5, 3, "1,200.5", "-1", "abc", "", None, True, float("nan"), "１２", "5万元",
-                            "1，200 万元", "5000元", "￥3"])
+                            "1，200 万元", "5000元", "￥3", "-", "无"])
 
 
 def _url(f):
@@ -106,7 +106,8 @@ def tables(draw, schema):
     # Some optional columns left out, the rest in a shuffled order.
     fields = [f for f in schema.fields if f.required or draw(st.booleans()) or draw(st.booleans())]
     fields = draw(st.permutations(fields))
-    header = [("*" if f.required else "") + draw(st.sampled_from(f.header_texts)) for f in fields]
+    header = [("*" if f.required else "") + draw(st.sampled_from(f.header_texts))
+              + draw(st.sampled_from(["", "", "（必填）", "【示例见填表说明】"])) for f in fields]
     messy_percent = draw(st.sampled_from([0, 0, 1, 5, 30, 100]))
     rows = []
     for n in range(draw(st.integers(1, 40))):
