@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.utils import timezone
 from django.utils.html import format_html_join
 from import_export.admin import ImportExportMixin, ImportExportModelAdmin
 
@@ -201,8 +202,21 @@ class AuditEventInline(admin.TabularInline):
         return False
 
 
+class MonthlyReportForm(forms.ModelForm):
+    class Meta:
+        model = MonthlyReport
+        fields = ["edit_exception_until"]
+
+    def clean_edit_exception_until(self):
+        until = self.cleaned_data["edit_exception_until"]
+        if until and "edit_exception_until" in self.changed_data and until < timezone.localdate():
+            raise forms.ValidationError(f"特许修改截止日（{until:%Y-%m-%d}）已过，请选择今天或以后的日期。")
+        return until
+
+
 @admin.register(MonthlyReport)
 class MonthlyReportAdmin(admin.ModelAdmin):
+    form = MonthlyReportForm
     list_display = ("unit", "period", "status", "on_time", "submitted_at", "reviewed_by")
     list_filter = ("status", "unit__kind", ("period", admin.AllValuesFieldListFilter))
     search_fields = ("unit__code", "unit__short_name", "unit__name")

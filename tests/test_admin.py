@@ -145,10 +145,16 @@ def test_edit_exception_set_in_the_admin_is_audited(admin_client, dept_report, u
     data = management_data(admin_client.get(url))
     data["edit_exception_until"] = "2019-10-15"
     response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "特许修改截止日（2019-10-15）已过" in response.content.decode()
+    assert MonthlyReport.objects.get(pk=dept_report.pk).edit_exception_until is None
+    until = datetime.date.today() + datetime.timedelta(days=20)
+    data["edit_exception_until"] = until.isoformat()
+    response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert MonthlyReport.objects.get(pk=dept_report.pk).edit_exception_until == datetime.date(2019, 10, 15)
+    assert MonthlyReport.objects.get(pk=dept_report.pk).edit_exception_until == until
     event = AuditEvent.objects.get(action=AuditEvent.Action.EXCEPTION)
-    assert (event.actor, event.message) == (users["admin"], "允许单位修改至 2019-10-15")
+    assert (event.actor, event.message) == (users["admin"], f"允许单位修改至 {until:%Y-%m-%d}")
 
 
 def test_deadline_lock_day_before_due_day_is_refused(admin_client):
