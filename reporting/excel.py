@@ -347,7 +347,9 @@ def _scan_sheet(path, member):
                 last_row, row_ref = int(ref[2]), (ref[1] + ref[2]).decode()
         past_z = _PAST_Z.search(buf, 0, end)
         if past_z is not None:
-            column, column_ref = _widest(buf, past_z.start(), end, tags, max(column, 26), column_ref)
+            wide, wide_ref = _widest(buf, past_z.start(), end, tags, max(column, 26), column_ref)
+            if wide > 26:
+                column, column_ref = wide, wide_ref
     if column == 0 and last_row * 26 > MAX_SHEET_CELLS:
         for buf, end, tags in _sheet_chunks(path, member):
             column, column_ref = _widest(buf, 0, end, tags, column, column_ref)

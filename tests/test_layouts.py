@@ -468,7 +468,7 @@ def test_a_tiny_file_asking_for_a_huge_grid_is_refused_not_a_crash(tmp_path):
 
 def test_grid_limit_is_rows_times_columns_of_cells_with_values(tmp_path, monkeypatch):
     path = write_raw(tmp_path / "ten.xlsx", [("数据", "<sheetData>" + raw_rows([["a", "b", "c"]] * 10)
-                                             + '<row r="11"><c r="D11" s="1"/></row></sheetData>')])
+                                             + '<row r="11"><c r="D11" s="1"/><c r="AB11" s="1"></c></row></sheetData>')])
     monkeypatch.setattr(excel, "MAX_SHEET_CELLS", 30)
     assert len(read_table(path, "xlsx")[1]) == 10
     monkeypatch.setattr(excel, "MAX_SHEET_CELLS", 29)
