@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "reporting",
     "rankings",
     "bulletins",
+    "notices",
 ]
 
 # Static files leave at WhiteNoise: the middleware below it only sees pages and downloads.
@@ -166,8 +167,13 @@ CELERY_TIMEZONE = TIME_ZONE
 JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=20)
 JOBS_STALE_SECONDS = env.float("JOBS_STALE_SECONDS", default=180)
 JOBS_SWEEP_SECONDS = env.float("JOBS_SWEEP_SECONDS", default=60)
+# 催报: the schedule checks every REMINDER_CHECK_SECONDS whether a reminder rule (admin: 自动催报规则) is
+# due today, from REMINDER_EARLIEST_HOUR o'clock on; a unit gets each notice at most once a day.
+REMINDER_CHECK_SECONDS = env.float("REMINDER_CHECK_SECONDS", default=3600)
+REMINDER_EARLIEST_HOUR = env.int("REMINDER_EARLIEST_HOUR", default=8)
 # Every periodic job, in one place.
 CELERY_BEAT_SCHEDULE = {
+    "send-scheduled-reminders": {"task": "notices.tasks.send_scheduled_reminders", "schedule": REMINDER_CHECK_SECONDS},
     "sweep-pending-work": {"task": "rankings.tasks.sweep_pending_work", "schedule": JOBS_SWEEP_SECONDS},
     "sweep-import-jobs": {"task": "reporting.tasks.sweep_import_batches", "schedule": JOBS_SWEEP_SECONDS},
     "nightly-statistics-rebuild": {
@@ -175,6 +181,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+# E-mail (催报): EMAIL_URL as django-environ reads it, e.g. smtp+tls://user:password@mail.example.gov.cn:587;
+# by default messages are printed to the console, so `make run` needs no mail server.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="信用信息报送平台 <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# The portal's address as users reach it, for links in e-mails.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- sign-in defence (django-axes) ---
 # Failures count per username *and* address together: one office behind a shared NAT

@@ -13,6 +13,7 @@ urlpatterns = [
     path("stats/", include("rankings.urls")),
     path("bulletins/", include("bulletins.urls")),
     path("", include("accounts.urls")),
+    path("", include("notices.urls")),
     path("", include("reporting.urls")),
 ]
 

@@ -73,11 +73,28 @@ class MonthCell:
     report: MonthlyReport | None
     due_date: datetime.date
     is_future: bool
+    lock_date: datetime.date | None = None
+    # Why the home page proposes this month: "returned", "exception" (特许修改) or "open".
+    reason: str = ""
 
     @property
     def is_overdue(self):
         not_sent = self.report is None or self.report.first_submitted_at is None
         return not_sent and not self.is_future and timezone.localdate() > self.due_date
+
+    @property
+    def is_open(self):
+        """Whether the unit can change the month now: services.report_check_editable's rule for a unit's user."""
+        if self.is_future or (self.report is not None and not self.report.is_editable_status):
+            return False
+        today = timezone.localdate()
+        exception = self.report.edit_exception_until if self.report is not None else None
+        return today <= self.lock_date or bool(exception and today <= exception)
+
+    @property
+    def is_locked(self):
+        """Past its lock day with no 特许修改: the unit can only look at it."""
+        return not self.is_future and timezone.localdate() > self.lock_date and not self.is_open
 
     @property
     def url(self):
@@ -86,18 +103,16 @@ class MonthCell:
         return None
 
 
+def month_cell(period, report, reason=""):
+    due_date, lock_date = deadline_for(period)
+    return MonthCell(period=period, report=report, due_date=due_date, lock_date=lock_date,
+                     is_future=is_future(period), reason=reason)
+
+
 def unit_year(unit, year):
     """The 12 months of a year for one unit, with their reports (or None)."""
     reports = {r.period: r for r in MonthlyReport.objects.filter(unit=unit, period__year=year).select_related("unit")}
-    cells = []
-    for month in range(1, 13):
-        period = month_start(year, month)
-        cells.append(
-            MonthCell(
-                period=period, report=reports.get(period), due_date=deadline_for(period)[0], is_future=is_future(period)
-            )
-        )
-    return cells
+    return [month_cell(month_start(year, month), reports.get(month_start(year, month))) for month in range(1, 13)]
 
 
 def unit_years(unit):
@@ -109,16 +124,38 @@ def unit_years(unit):
 
 
 def unit_due_now(unit):
-    """The month the unit should be reporting now (last month), unless already sent."""
-    period = previous_month(current_month())
-    report = MonthlyReport.objects.filter(unit=unit, period=period).first()
-    if report is not None and report.status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED):
-        return None
-    return MonthCell(period=period, report=report, due_date=deadline_for(period)[0], is_future=False)
+    """The month the unit can act on now, most urgent first, or None.
+
+    A returned month it can still change, then a month the office opened by 特许修改, then the month to
+    report: last month until its lock day, this month after it.  A locked month is never proposed.
+    """
+    today = timezone.localdate()
+    this_month = current_month()
+    waiting = MonthlyReport.objects.filter(unit=unit, period__lte=this_month).filter(
+        Q(status=ReportStatus.RETURNED) | Q(status=ReportStatus.DRAFT, edit_exception_until__gte=today)
+    ).select_related("unit").order_by("period")
+    returned = [r for r in waiting if r.status == ReportStatus.RETURNED]
+    excepted = [r for r in waiting if r.status == ReportStatus.DRAFT]
+    for reason, reports in (("returned", returned), ("exception", excepted)):
+        for report in reports:
+            cell = month_cell(report.period, report, reason)
+            if cell.is_open:
+                return cell
+    for period in (previous_month(this_month), this_month):
+        report = MonthlyReport.objects.filter(unit=unit, period=period).select_related("unit").first()
+        if report is not None and report.status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED):
+            continue
+        cell = month_cell(period, report, "open")
+        if cell.is_open:
+            return cell
+    return None
 
 
 def unit_returned_reports(unit):
-    return MonthlyReport.objects.filter(unit=unit, status=ReportStatus.RETURNED).select_related("unit", "reviewed_by")
+    """The unit's returned months, each as a MonthCell (is_open says whether it can still change them)."""
+    reports = MonthlyReport.objects.filter(unit=unit, status=ReportStatus.RETURNED).select_related(
+        "unit", "reviewed_by").order_by("-period")
+    return [month_cell(r.period, r, "returned") for r in reports]
 
 
 # --- a month's report -----------------------------------------------------------
@@ -201,6 +238,17 @@ def review_queue(*, kind="", period=None, status=""):
     if status:
         reports = reports.filter(status=status)
     return reports
+
+
+def last_return_reasons(reports):
+    """report id -> why the office last returned (or reopened) it, for the given reports, in one query."""
+    events = AuditEvent.objects.filter(
+        report__in=[r.pk for r in reports], action__in=[AuditEvent.Action.RETURNED, AuditEvent.Action.REOPENED]
+    ).order_by("report_id", "-created_at", "-id").values_list("report_id", "message")
+    reasons = {}
+    for report_id, message in events:
+        reasons.setdefault(report_id, message)
+    return reasons
 
 
 OVERVIEW_STATES = (

@@ -20,6 +20,7 @@ from .models import (
     ReportStatus,
     Unit,
 )
+from .signals import report_status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ def _transition(report, *, allowed_from, to, user, action, message="", **fields)
     from rankings.services import rollup_request
 
     rollup_request(unit_id=report.unit_id, period=report.period)
+    report_status_changed.send(sender=MonthlyReport, report=report, from_status=old, to_status=to, action=action,
+                               user=user, message=message)
     return report
 
 

@@ -447,6 +447,9 @@ def review_queue(request):
         kind=filters.get("kind", ""), period=filters.get("month"), status=filters.get("status", "")
     )
     page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    reasons = selectors.last_return_reasons(page.object_list)
+    for report in page.object_list:  # a resubmission shows why it came back last time
+        report.previous_return_reason = reasons.get(report.pk, "")
     return render(request, "reporting/review_queue.html", {"form": form, "page": page})
 
 
