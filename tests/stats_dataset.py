@@ -114,7 +114,7 @@ def build(upload):
 
 def _uploader(folder):
     """Like conftest's `upload` fixture, for a module-scoped fixture."""
-    from reporting.services import batch_create, batch_process
+    from reporting.imports import batch_create, records_import
 
     def _upload(report, category_code, content, name):
         path = folder / name
@@ -122,7 +122,7 @@ def _uploader(folder):
         with open(path, "rb") as f:
             batch = batch_create(report=report, category=Category.objects.get(code=category_code), fileobj=f,
                                  name=name, user=None)
-        return batch_process(batch_id=batch.pk)
+        return records_import(batch_id=batch.pk)
 
     return _upload
 
