@@ -15,8 +15,10 @@ on-time rate on time / due.
 
 import datetime
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +33,8 @@ STATES = {
     "future": ("尚未到期", ""),
 }
 KIND_ORDER = (UnitKind.COUNTY, UnitKind.PARK, UnitKind.DEPARTMENT)
+ACCEPTED, SUBMITTED = ReportStatus.ACCEPTED.value, ReportStatus.SUBMITTED.value
+SENT = (SUBMITTED, ACCEPTED)
 
 
 def ratio(part, whole):
@@ -53,7 +57,7 @@ def due_dates(year):
     return dates
 
 
-@dataclass
+@dataclass(slots=True)
 class Counts:
     due: int = 0
     submitted: int = 0
@@ -61,10 +65,6 @@ class Counts:
     on_time: int = 0
     pending: int = 0  # submitted, awaiting review
     late: int = 0  # due and either sent late or still not sent after the deadline
-
-    def add(self, other):
-        for name in ("due", "submitted", "accepted", "on_time", "pending", "late"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def completeness(self):
@@ -75,7 +75,7 @@ class Counts:
         return ratio(self.on_time, self.due)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     state: str  # a ReportStatus, "missing" or "future"
     due: bool
@@ -147,47 +147,40 @@ def reporting_rate(*, year, through=12, kind="", today=None):
         reports = reports.filter(unit__kind=kind)
     units = list(units)
     facts = {
-        (unit_id, period.month): (status, on_time, first_submitted)
-        for unit_id, period, status, on_time, first_submitted in reports.values_list(
-            "unit_id", "period", "status", "on_time", "first_submitted_at"
-        )
+        (unit_id, period.month): (status, on_time, sent)
+        for unit_id, period, status, on_time, sent in reports.annotate(
+            sent=ExpressionWrapper(Q(first_submitted_at__isnull=False), output_field=BooleanField())
+        ).values_list("unit_id", "period", "status", "on_time", "sent")
     }
     deadlines = due_dates(year)
     months = list(range(1, through + 1))
-    month_counts = [Counts() for _ in months]
+    # Per month: is it over (future months are drawn empty), has its deadline passed, its URL part.
+    calendar = [(month, datetime.date(year, month, 1) > this_month, deadlines[month][0] < today, f"{year}-{month:02d}")
+                for month in months]
+    month_totals = [[0] * 6 for _ in months]
+    unit_link = reverse("report_detail", args=["UNIT", "0000-00"])  # one reverse, not one per unit
+    missing = ("missing", None, False)
     rows = []
     for unit in units:
-        counts = Counts()
+        totals = [0] * 6
         cells = []
-        link = reverse("report_detail", args=[unit.code, "0000-00"])
-        for index, month in enumerate(months):
-            status, on_time, first_submitted = facts.get((unit.pk, month), ("missing", None, None))
-            future = datetime.date(year, month, 1) > this_month
-            passed = deadlines[month][0] < today
-            cell_counts = _cell_counts(status, on_time, first_submitted, passed)
-            late = (on_time is False) or (passed and first_submitted is None)
-            state = "future" if future and status == "missing" else status
-            cells.append(Cell(state=state, due=bool(cell_counts.due), late=late and bool(cell_counts.due),
-                              url="" if state == "future" else link.replace("0000-00", f"{year}-{month:02d}")))
-            counts.add(cell_counts)
-            month_counts[index].add(cell_counts)
-        rows.append(Row(unit=unit, cells=cells, counts=counts, contact=getattr(unit, "contact", None)))
-    total = Counts()
-    for counts in month_counts:
-        total.add(counts)
+        link = unit_link.replace("UNIT", quote(unit.code, safe=""))
+        for index, (month, future, passed, code) in enumerate(calendar):
+            status, on_time, sent = facts.get((unit.pk, month), missing)
+            if future and not sent and status == "missing":
+                cells.append(Cell("future", False, False, ""))
+                continue
+            due = passed or sent
+            late = due and (on_time is False or (passed and not sent))
+            cells.append(Cell(status, due, late, link.replace("0000-00", code)))
+            if due:
+                counted = (1, status in SENT, status == ACCEPTED, on_time is True, status == SUBMITTED, late)
+                month_total = month_totals[index]
+                for i, n in enumerate(counted):
+                    totals[i] += n
+                    month_total[i] += n
+        rows.append(Row(unit=unit, cells=cells, counts=Counts(*totals), contact=getattr(unit, "contact", None)))
+    month_counts = [Counts(*t) for t in month_totals]
+    total = Counts(*(sum(t[i] for t in month_totals) for i in range(6)))
     return Matrix(year=year, through=through, kind=kind, today=today, months=months, deadlines=deadlines, rows=rows,
                   month_counts=month_counts, total=total)
-
-
-def _cell_counts(status, on_time, first_submitted, deadline_passed):
-    due = deadline_passed or first_submitted is not None
-    if not due:
-        return Counts()
-    return Counts(
-        due=1,
-        submitted=int(status in (ReportStatus.SUBMITTED, ReportStatus.ACCEPTED)),
-        accepted=int(status == ReportStatus.ACCEPTED),
-        on_time=int(on_time is True),
-        pending=int(status == ReportStatus.SUBMITTED),
-        late=int(on_time is False or (deadline_passed and first_submitted is None)),
-    )
