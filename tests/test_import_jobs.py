@@ -93,40 +93,77 @@ def test_a_stalled_batch_stops_polling_without_any_write(client, month, users):
 
 
 @pytest.mark.redis
-def test_a_background_import_whose_worker_died_is_run_again_by_the_sweep(month, tmp_path, media_root, upload,
-                                                                           settings):
+def test_a_background_import_whose_worker_died_finishes_after_a_new_worker_starts(month, tmp_path, media_root,
+                                                                                 settings):
+    """The whole worker is SIGKILLed mid-import; the next worker's beat sweep finds the free lock and runs it again."""
+    import time
+
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.UPLOAD_BACKGROUND_BYTES = 0
-    log = tmp_path / "worker.log"
-    env = {"CREDIT_PORTAL_SLOW_IMPORT": "60"}
-    first = Worker(broker_url=BROKER, database_url=database_url(connection.settings_dict), media_root=media_root,
-                   log_path=log, env=env).start()
+    sweep = {"JOBS_SWEEP_SECONDS": "1"}
+    db = database_url(connection.settings_dict)
+    first = Worker(broker_url=BROKER, database_url=db, media_root=media_root, log_path=tmp_path / "worker.log",
+                   env={**sweep, "CREDIT_PORTAL_SLOW_IMPORT": "60"}).start()
     path = tmp_path / "许可.xlsx"
     path.write_bytes(xlsx_bytes("license", records("license", 25)))
+    second = None
     try:
-        with publishing_to(BROKER), open(path, "rb") as f:
+        with publishing_to(BROKER) as app, open(path, "rb") as f:
+            app.control.purge()
             batch = imports.batch_create(report=month, category=Category.objects.get(code=LICENSE), fileobj=f,
                                          name="许可.xlsx", user=None)
             assert batch.background
-            imports.batch_dispatch(batch)
+            imports.batch_dispatch(batch)  # autocommit: enqueued at once
             assert wait_for(lambda: _running_batch() is not None, timeout=30), first.read_log()[-2000:]
-            wait_for(lambda: False, timeout=1.0)
-            first.kill()
-            done = imports.imports_sweep(now=timezone.now() + datetime.timedelta(seconds=30))
-            assert done["redispatched"] == [batch.pk]
-            second = Worker(broker_url=BROKER, database_url=database_url(connection.settings_dict),
-                            media_root=media_root, log_path=tmp_path / "worker2.log").start()
-            try:
-                assert wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).is_finished, timeout=60), \
-                    second.read_log()[-3000:]
-            finally:
-                second.stop()
+            first.kill()  # parent and pool: the message stays unacknowledged in Redis for visibility_timeout
+            assert ImportBatch.objects.get(pk=batch.pk).status == ImportBatch.Status.RUNNING
+            started = time.monotonic()
+            second = Worker(broker_url=BROKER, database_url=db, media_root=media_root,
+                            log_path=tmp_path / "worker2.log", env=sweep, beat=True).start()
+            assert wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).is_finished, timeout=60), \
+                second.read_log()[-3000:]
+            elapsed = time.monotonic() - started
     finally:
         first.stop()
+        if second is not None:
+            second.stop()
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.SUCCEEDED, batch.message
     assert batch.attempts == 2
     assert Record.objects.count() == 25
+    assert elapsed < 45  # a free lock is dead after 10 s; swept every second
+
+
+def test_two_identical_uploads_at_once_import_once(month, tmp_path, users):
+    """Both pass their checks; the duplicate test runs under the report's lock, so the second one sees the first."""
+    import threading
+
+    content = xlsx_bytes("license", records("license", 20))
+    category = Category.objects.get(code=LICENSE)
+    batches = []
+    for n in range(2):
+        path = tmp_path / f"same{n}.xlsx"
+        path.write_bytes(content)
+        with open(path, "rb") as f:
+            batches.append(imports.batch_create(report=month, category=category, fileobj=f, name=path.name,
+                                                user=users["dept"]))
+    barrier, results = threading.Barrier(2), []
+
+    def run(batch):
+        try:
+            barrier.wait(5)
+            results.append(imports.records_import(batch_id=batch.pk).status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == [ImportBatch.Status.DUPLICATE, ImportBatch.Status.SUCCEEDED]
+    assert Record.objects.count() == 20
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.IMPORTED).count() == 1
 
 
 def _column_a_only(path, rows):
