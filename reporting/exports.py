@@ -229,6 +229,14 @@ def general_notes():
     ]
 
 
+_SHEET_TITLE_ILLEGAL = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def sheet_title(name):
+    """A category's name as an Excel sheet title: no []:*?/\\, at most 31 characters."""
+    return name.translate(_SHEET_TITLE_ILLEGAL)[:31]
+
+
 def month_workbook_filename(unit, period):
     return f"{unit.short_name}_{period:%Y年%m月}_月度报送工作簿.xlsx"
 
@@ -242,7 +250,7 @@ def month_workbook(unit, period):
     workbook = Workbook()
     workbook.remove(workbook.active)
     for category in categories:
-        _write_data_sheet(workbook.create_sheet(category.name[:31]), category.get_schema())
+        _write_data_sheet(workbook.create_sheet(sheet_title(category.name)), category.get_schema())
     instructions = workbook.create_sheet(INSTRUCTIONS_SHEET)
     instructions.append([f"{unit.short_name} {period:%Y年%m月} 月度报送工作簿填表说明"])
     instructions["A1"].font = _TITLE_FONT

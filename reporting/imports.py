@@ -143,7 +143,9 @@ def _any_records_category(report):
 
 def _workbook_sheets(report, path):
     """(sheet name, category or None, note) for every sheet; note is "" for a sheet to import."""
-    categories = {c.name: c for c in (e.category for e in report.entries.select_related("category"))
+    from .exports import sheet_title
+
+    categories = {sheet_title(c.name): c for c in (e.category for e in report.entries.select_related("category"))
                   if c.is_records}
     by_code = {c.code: c for c in categories.values()}
     out = []
