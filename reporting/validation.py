@@ -38,9 +38,9 @@ from .validators import (
 )
 
 HEADER_SEARCH_ROWS = 10
-# Bounds on bad input: the errors of the first KEPT_ERROR_ROWS rows with errors are kept in detail (the
-# rest are counted), and past STOP_ERROR_ROWS rows with errors the file is not read any further.
-KEPT_ERROR_ROWS = 1000
+# Bounds on bad input: the first KEPT_ERRORS errors are kept in detail (the rest are counted), and past
+# STOP_ERROR_ROWS rows with errors the file is not read any further.
+KEPT_ERRORS = 1000
 STOP_ERROR_ROWS = 10_000
 TOO_MANY_ERRORS = "错误过多，请检查是否使用了正确的模板"
 STORED_DOC_MESSAGE = "文书号“{doc}”已在本单位本类别的其他月份报送过，不能重复报送"
@@ -90,7 +90,7 @@ class ValidationResult:
     total_rows: int = 0
     rows: list = field(default_factory=list)  # CleanRow for every valid row (validate_table only)
     valid_count: int = 0
-    # {"row", "column", "message"} of the first KEPT_ERROR_ROWS rows with errors; error_count counts them all.
+    # The first KEPT_ERRORS errors as {"row", "column", "message"}; error_count counts them all.
     errors: list = field(default_factory=list)
     error_count: int = 0
     error_row_count: int = 0
@@ -312,7 +312,7 @@ class _BlockChecker:
                 if i not in bad:
                     bad.add(i)
                     result.error_row_count += 1
-                if result.error_row_count <= KEPT_ERROR_ROWS:
+                if len(result.errors) < KEPT_ERRORS:
                     add_error({"row": numbers[i], "column": column, "message": message})
             result.error_count += len(errors)
         result.valid_count += n - len(bad)

@@ -212,7 +212,7 @@ def _column_a_only(path, rows):
 @pytest.mark.parametrize("rows, status, words", [
     # The grid alone would not fit in memory: refused from a scan of the sheet's XML, before parsing.
     (1_048_576, ImportBatch.Status.REFUSED, "数据区域过大"),
-    # It fits: checking stops at STOP_ERROR_ROWS rows with errors; the first 1,000 rows' errors are kept.
+    # It fits: checking stops at STOP_ERROR_ROWS rows with errors; the first 1,000 errors are kept.
     (250_000, ImportBatch.Status.FAILED, "错误过多，请检查是否使用了正确的模板"),
 ])
 def test_a_huge_error_file_is_refused_in_bounded_time_and_memory(month, tmp_path, media_root, rows, status, words):
@@ -236,7 +236,7 @@ def test_a_huge_error_file_is_refused_in_bounded_time_and_memory(month, tmp_path
     assert batch.status == status
     assert words in batch.message
     if status == ImportBatch.Status.FAILED:
-        assert len({e["row"] for e in line["errors"]}) == 1000
+        assert len(line["errors"]) == 1000
         assert line["error_count"] > len(line["errors"])
     assert not Record.objects.exists()
     assert peak_mb < 600, peak_mb

@@ -8,7 +8,7 @@ from django.db import transaction
 from reporting import imports, services
 from reporting.management.cli import ReportCommand, category_for
 from reporting.models import ImportBatch
-from reporting.validation import KEPT_ERROR_ROWS
+from reporting.validation import KEPT_ERRORS
 
 
 class Command(ReportCommand):
@@ -17,7 +17,7 @@ class Command(ReportCommand):
         "文件有任何错误则不导入（除非指定 --keep-valid-rows）；--dry-run 只校验，不保存任何数据（JSON 中 imported 为 0）。"
         "默认替换本类别本月已有的记录，--append 追加到已有记录（文书号不得与已有记录重复）。"
         "加 --json 时，标准输出的最后一行为 {\"imported\": N, \"errors\": [{\"row\": R, \"column\": \"…\", \"message\": \"…\"}, …], "
-        f"\"error_count\": 错误总数}}（errors 只列出前 {KEPT_ERROR_ROWS} 个有错误的行的错误）。"
+        f"\"error_count\": 错误总数}}（errors 只列出前 {KEPT_ERRORS} 处错误）。"
         "导入成功、重复文件或试运行校验通过时退出码为 0，被拒绝或校验未通过时非 0。"
     )
 
