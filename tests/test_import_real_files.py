@@ -10,7 +10,7 @@ import json
 
 import openpyxl
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from reporting import imports, validation
@@ -324,7 +324,7 @@ def test_cli_json_keeps_its_contract_and_adds_the_total(dept_report, tmp_path, c
     monkeypatch.setattr(validation, "KEPT_ERRORS", 10)
     path = tmp_path / "wrong.xlsx"
     path.write_bytes(_wrong_file(50))
-    with pytest.raises(Exception):
+    with pytest.raises(CommandError):
         call_command("import_records", "--unit", "D01", "--period", "2019-08", "--category", LICENSE, "--json",
                      "--dry-run", str(path))
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -406,7 +406,7 @@ def _fill(book, sheet_name, schema_code, rows):
 
 def test_month_workbook_imports_each_filled_sheet_as_its_category(client, dept_report, reporter):
     client.force_login(reporter)
-    response = client.get(f"/reports/D01/2019-08/workbook.xlsx")
+    response = client.get("/reports/D01/2019-08/workbook.xlsx")
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     records_categories = [e.category for e in dept_report.entries.select_related("category") if e.category.is_records]
     assert set(book.sheetnames) == {c.name for c in records_categories} | {"填表说明"}
