@@ -115,6 +115,18 @@ def never_reported_paragraph(rows, *, year, first, last):
             f"{'、'.join(silent)}，共{len(silent)}个。")
 
 
+def pending_paragraph(pending, *, year, first, last):
+    """The reports submitted but not yet reviewed, which the numbers above leave out ("" when none).
+
+    ``pending`` holds one unit name per report awaiting review.
+    """
+    if not pending:
+        return ""
+    units = list(dict.fromkeys(pending))
+    return (f"另有{len(pending)}份{range_label(year, first, last)}的月度报表已提交、尚待审核，"
+            f"审核通过前未计入本通报的统计数据，涉及{'、'.join(units)}{len(units)}个单位。")
+
+
 def intro_paragraph(*, year, first, last, units, total, silent):
     text = (f"从全市目前各信源单位信用信息数据上报情况看，{range_label(year, first, last)}，"
             f"全市{units}个信源单位共上报信用信息数据{total}条")
@@ -135,11 +147,13 @@ class Group:
 
 
 def compose(*, year, first, last, groups, departments, total=None, indicators=DEFAULT_INDICATORS,
-            limit=LIMIT, gap_ratio=GAP_RATIO, department_limit=DEPARTMENT_LIMIT):
-    """The paragraphs of the 情况通报: intro, one per group, departments, never reported.
+            limit=LIMIT, gap_ratio=GAP_RATIO, department_limit=DEPARTMENT_LIMIT, pending=()):
+    """The paragraphs of the 情况通报: intro, one per group, departments, never reported, awaiting review.
 
     ``groups`` are the county and park Groups, ``departments`` the department rows;
-    ``total`` is the number of items reported by all units (the 合计 of the tables).
+    ``total`` is the number of items reported by all units (the 合计 of the tables);
+    ``pending`` one unit name per report of the range submitted and not yet reviewed.
+    A row's ``never_reported`` means the unit submitted no report at all in the range.
     """
     everyone = [r for g in groups for r in g.rows] + list(departments)
     if total is None:
@@ -153,4 +167,7 @@ def compose(*, year, first, last, groups, departments, total=None, indicators=DE
             paragraphs.append(text)
     paragraphs.append(departments_paragraph(departments, limit=department_limit))
     paragraphs.append(never_reported_paragraph(silent, year=year, first=first, last=last))
+    waiting = pending_paragraph(pending, year=year, first=first, last=last)
+    if waiting:
+        paragraphs.append(waiting)
     return paragraphs

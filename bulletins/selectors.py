@@ -4,7 +4,8 @@ from collections import OrderedDict
 
 from rankings.indicators import table_for_kind
 from rankings.selectors import default_range, default_year
-from reporting.models import UnitKind
+from reporting.models import MonthlyReport, ReportStatus, UnitKind
+from reporting.selectors import reports_awaiting_review
 
 from .models import Bulletin
 
@@ -43,3 +44,14 @@ def indicator_columns():
         if table is not None:
             columns += [c.label for c in table.columns.all() if c.label not in columns]
     return columns
+
+
+def pending_for(chosen):
+    """Reports awaiting review in the proposed range and in all, for the generate form's warning."""
+    in_range = reports_awaiting_review(year=chosen["year"], first=chosen["from"], last=chosen["through"])
+    return {
+        "in_range": in_range.count(),
+        "units": list(dict.fromkeys(r.unit.short_name for r in in_range[:200])),
+        "all": MonthlyReport.objects.filter(status=ReportStatus.SUBMITTED).count(),
+        "label": f"{chosen['year']}年{chosen['from']}—{chosen['through']}月",
+    }

@@ -17,6 +17,7 @@ from rankings.indicators import group_ranking, table_for_kind
 from rankings.models import ROW_TOTAL, CityRank, StatTable
 from rankings.selectors import table_compute
 from reporting.models import UnitKind
+from reporting.selectors import reports_awaiting_review
 from reporting.services import ServiceError
 
 from . import narrative
@@ -247,10 +248,12 @@ def status_compose(*, year, first, last, indicators=None):
     ]
     departments = _ranking_rows(UnitKind.DEPARTMENT, year=year, first=first, last=last)
     chosen = [narrative.indicator_for(c) for c in indicators] if indicators else narrative.DEFAULT_INDICATORS
+    pending = [r.unit.short_name for r in reports_awaiting_review(year=year, first=first, last=last)]
     paragraphs = narrative.compose(year=year, first=first, last=last, groups=[g for g in groups if g.rows],
-                                   departments=departments, total=_grand_total(snapshots), indicators=chosen)
+                                   departments=departments, total=_grand_total(snapshots), indicators=chosen,
+                                   pending=pending)
     snapshot = {"year": year, "first": first, "last": last, "generated_at": timezone.now().isoformat(),
-                "indicators": [i.column for i in chosen], "tables": snapshots}
+                "indicators": [i.column for i in chosen], "tables": snapshots, "pending": len(pending)}
     return paragraphs, snapshot
 
 

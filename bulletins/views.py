@@ -114,15 +114,16 @@ def bulletin_edit(request, year, number):
     else:
         form = BulletinForm(instance=bulletin)
     columns = selectors.indicator_columns()
+    defaults = selectors.generate_defaults(bulletin)
     generate_form = GenerateForm(
-        initial={**selectors.generate_defaults(bulletin),
-                 "indicators": bulletin.snapshot.get("indicators") or default_indicators(columns)},
+        initial={**defaults, "indicators": bulletin.snapshot.get("indicators") or default_indicators(columns)},
         columns=columns,
     )
     return render(request, "bulletins/edit.html", {
         "bulletin": bulletin,
         "form": form,
         "generate_form": generate_form,
+        "pending": selectors.pending_for(defaults),
         "sections": issue_sections(bulletin, include_empty=True),
         "article_form": ArticleForm(),
     })
@@ -147,6 +148,10 @@ def bulletin_generate(request, year, number):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"已根据{bulletin.stats_label}的统计数据生成情况通报和统计表。")
+        pending = bulletin.snapshot.get("pending", 0)
+        if pending:
+            messages.warning(request, f"{bulletin.stats_label}另有 {pending} 份月度报表已提交、尚待审核，未计入本期统计；"
+                                      "通报中已写明。审核后重新生成即可计入。")
     return redirect(f"{bulletin.get_absolute_url()}edit/#sec-{Section.STATUS}")
 
 

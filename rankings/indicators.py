@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from reporting.models import MonthlyReport, UnitKind
+from reporting.models import MonthlyReport, ReportStatus, UnitKind
 
 from .models import ReportStat, StatTable
 from .selectors import period_range, table_compute
@@ -65,6 +65,7 @@ class UnitIndicators:
     first_rows_total: int
     first_rows_valid: int
     never_reported: bool
+    pending: int = 0  # reports of the range awaiting review, not counted until accepted
     ranks: dict = field(default_factory=dict)  # indicator or column label -> rank in group
     score: float = 0.0
     grade: str = ""
@@ -120,6 +121,22 @@ def months_due(year, first, last, today=None):
     return due
 
 
+def reported_early(kind, *, year, first, last, due, today=None):
+    """unit id -> [(accepted, on time)] for months of the range not due yet that the unit already submitted
+    (by today).  They count as due for that unit: reporting early must not look like not reporting."""
+    today = today or timezone.localdate()
+    months = [m for m in range(first, last + 1) if m not in due and datetime.date(year, m, 1) <= today]
+    if not months:
+        return {}
+    early = {}
+    reports = MonthlyReport.objects.filter(
+        unit__kind=kind, period__year=year, period__month__in=months, first_submitted_at__date__lte=today,
+    ).values_list("unit_id", "status", "on_time")
+    for unit_id, status, on_time in reports:
+        early.setdefault(unit_id, []).append((status == ReportStatus.ACCEPTED, on_time is True))
+    return early
+
+
 def competition_ranks(items, key):
     """Rank by key, higher is better; ties share a rank (1, 2, 2, 4).  None ranks last."""
     ordered = sorted(items, key=lambda i: (key(i) is None, -(key(i) or 0)))
@@ -156,12 +173,15 @@ def group_ranking(kind, *, year, first, last, today=None):
         if accepted:
             for key, n in zip(quality, counts, strict=True):
                 f[key] += n
+    early = reported_early(kind, year=year, first=first, last=last, due=due, today=today)
     indicators = []
     for row in rows:
         f = facts.get(row.unit.pk, {})
+        ahead = early.get(row.unit.pk, [])
         indicators.append(UnitIndicators(
-            unit=row.unit, values=row.values, total=row.total, months_due=len(due),
-            months_accepted=f.get("accepted", 0), months_on_time=f.get("on_time", 0),
+            unit=row.unit, values=row.values, total=row.total, months_due=len(due) + len(ahead),
+            months_accepted=f.get("accepted", 0) + sum(a for a, _ in ahead),
+            months_on_time=f.get("on_time", 0) + sum(o for _, o in ahead), pending=row.pending,
             disclosure_total=f.get("disclosure_total", 0), disclosure_timely=f.get("disclosure_timely", 0),
             disclosure_unknown=f.get("disclosure_unknown", 0), first_rows_total=f.get("first_rows_total", 0),
             first_rows_valid=f.get("first_rows_valid", 0), never_reported=row.never_reported,

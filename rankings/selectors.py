@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from reporting.models import Category, MonthlyReport, Record, ReportEntry, ReportStatus, Unit, UnitKind
@@ -19,7 +19,10 @@ class TableRow:
     number: int
     values: dict  # label -> int
     total: int
+    # Submitted no monthly report in the range (a report of nil categories is a report): "从未上报".
     never_reported: bool
+    # Reports of the range submitted and awaiting review: not in the numbers until accepted.
+    pending: int = 0
 
 
 @dataclass
@@ -47,6 +50,11 @@ class ComputedTable:
     @property
     def rows(self):
         return [row for group in self.groups for row in group.rows]
+
+    @property
+    def pending(self):
+        """Reports of the range awaiting review (of the rows shown), which the numbers do not count yet."""
+        return sum(row.pending for row in self.rows)
 
     def as_dict(self):
         """The JSON contract of `export_table --format json`."""
@@ -94,6 +102,21 @@ def default_year(*, units=None, years=None):
     return this_year if this_year in years or not years else years[0]
 
 
+def report_submissions(start, end, *, unit_ids=None):
+    """unit id -> (reports ever submitted, reports awaiting review) among the months start..end.
+
+    Read from the reports themselves, not the rollups: a unit that submitted anything in the range has
+    reported (whether or not the office has reviewed it, and even if every category was nil).
+    """
+    reports = MonthlyReport.objects.filter(period__range=(start, end), first_submitted_at__isnull=False)
+    if unit_ids is not None:
+        reports = reports.filter(unit__in=unit_ids)
+    counted = reports.values_list("unit_id").annotate(
+        sent=Count("id"), pending=Count("id", filter=Q(status=ReportStatus.SUBMITTED))
+    ).order_by()
+    return {unit_id: (n, pending) for unit_id, n, pending in counted}
+
+
 def table_compute(table, *, year, first=1, last=12, units=None):
     """The table for months first..last of year.  `units` limits the rows (a unit's own view)."""
     start, end = period_range(year, first, last)
@@ -106,7 +129,6 @@ def table_compute(table, *, year, first=1, last=12, units=None):
     all_units = list(unit_qs)
 
     sums = {}
-    any_data = set()
     stats = CategoryStat.objects.filter(period__range=(start, end))
     reports = ReportStat.objects.filter(period__range=(start, end), accepted=True)
     if units is not None:
@@ -115,9 +137,8 @@ def table_compute(table, *, year, first=1, last=12, units=None):
     stats = stats.values_list("unit_id", "category_id").annotate(v=Sum("value")).order_by()
     for unit_id, category_id, value in stats:
         sums[(unit_id, category_id)] = value
-        if value:
-            any_data.add(unit_id)
     accepted = dict(reports.values_list("unit_id").annotate(n=Count("id")).order_by())
+    sent = report_submissions(start, end, unit_ids=None if units is None else [u.pk for u in all_units])
 
     groups = {kind: TableGroup(kind=kind, label=KIND_LABELS[kind]) for kind in table.kinds}
     ordered = sorted(all_units, key=lambda u: (table.kinds.index(u.kind), u.order, u.code))
@@ -135,7 +156,8 @@ def table_compute(table, *, year, first=1, last=12, units=None):
                 values[column.label] = total
         values = {c.label: values.get(c.label, 0) for c in columns}
         groups[unit.kind].rows.append(
-            TableRow(unit=unit, number=number, values=values, total=total, never_reported=unit.pk not in any_data)
+            TableRow(unit=unit, number=number, values=values, total=total, never_reported=unit.pk not in sent,
+                     pending=sent.get(unit.pk, (0, 0))[1])
         )
     group_list = [g for g in groups.values() if g.rows]
     totals = {c.label: sum(r.values[c.label] for g in group_list for r in g.rows) for c in columns}

@@ -6,6 +6,7 @@ reaches the page, its charts or its exports; another unit's drill-down is a 404.
 The table page reads rollup rows only, never the records.
 """
 
+import datetime
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -15,7 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from reporting.models import Unit
-from reporting.selectors import units_visible_to
+from reporting.selectors import is_future, units_visible_to
 from reporting.validators import mask_id_number
 
 from . import exports, selectors
@@ -186,6 +187,7 @@ def stat_unit(request, code):
 
 def _trend(unit, table, year):
     series = selectors.unit_trend(unit, year=year, table=table)
+    drawn = sum(not is_future(datetime.date(year, m, 1)) for m in range(1, 13))
     columns = {c.label: c for c in table.columns.all()}
     totals = [sum(values[m] for values in series.values()) for m in range(12)]
     base = reverse("stat_cell", args=[table.code]) + "?" + urlencode({"unit": unit.code, "year": year})
@@ -198,9 +200,9 @@ def _trend(unit, table, year):
         "rows": rows,
         "totals": totals,
         "grand_total": sum(totals),
-        "chart": {
-            "months": MONTH_LABELS,
-            "series": [{"name": label, "data": values} for label, values in [("合计", totals), *series.items()]],
+        "chart": {  # months that have not come yet are not drawn (they would show as 0)
+            "months": MONTH_LABELS[:drawn],
+            "series": [{"name": label, "data": values[:drawn]} for label, values in [("合计", totals), *series.items()]],
         },
         "chart_id": f"trend-{table.code}",
     }

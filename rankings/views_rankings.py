@@ -6,6 +6,7 @@ own row alone: no other unit's row, value or chart point reaches their page.
 """
 
 import dataclasses
+import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from reporting.forms import parse_period
 from reporting.models import UnitKind, next_month
-from reporting.selectors import units_visible_to
+from reporting.selectors import is_future, units_visible_to
 
 from . import selectors
 from .forms import table_range
@@ -117,6 +118,7 @@ def rankings(request, kind=None):
                 for row in ranking.rows
             ],
             "chart": _chart(ranking),
+            "pending": sum(row.pending for row in ranking.rows),
         },
     )
 
@@ -153,21 +155,28 @@ def unit_ranking(request, code):
             ],
             "columns": [(label, row.values[label], row.ranks[label]) for label in full.columns],
             "months": _month_facts(unit, chosen.year, months, totals),
-            "chart": {
-                "months": [f"{m}月" for m in months],
-                "series": [{"name": "合计", "data": totals}]
-                + [{"name": label, "data": [values[m - 1] for m in months]} for label, values in trend.items()],
-            },
+            "chart": _trend_chart(chosen.year, months, totals, trend),
             "rankings_url": reverse("rankings", args=[unit.kind]) + query,
         },
     )
 
 
+def _trend_chart(year, months, totals, trend):
+    """The trend chart's data: months that have not come yet are not drawn (they would show as 0)."""
+    drawn = [(i, m) for i, m in enumerate(months) if not is_future(datetime.date(year, m, 1))]
+    return {
+        "months": [f"{m}月" for _, m in drawn],
+        "series": [{"name": "合计", "data": [totals[i] for i, _ in drawn]}]
+        + [{"name": label, "data": [values[m - 1] for _, m in drawn]} for label, values in trend.items()],
+    }
+
+
 def _month_facts(unit, year, months, totals):
-    """Per month of the range: the rolled-up report facts (or None) and the month's total."""
+    """Per month of the range: the rolled-up report facts (or None), the month's total, whether it is to come."""
     stats = {s.period.month: s for s in ReportStat.objects.filter(unit=unit, period__year=year,
                                                                      period__month__in=months)}
-    return [(month, stats.get(month), total) for month, total in zip(months, totals, strict=True)]
+    return [(month, stats.get(month), total, is_future(datetime.date(year, month, 1)))
+            for month, total in zip(months, totals, strict=True)]
 
 
 def _next_entry():

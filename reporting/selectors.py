@@ -240,6 +240,14 @@ def review_queue(*, kind="", period=None, status=""):
     return reports
 
 
+def reports_awaiting_review(*, year, first=1, last=12):
+    """Reports of months first..last of year submitted and not yet reviewed: no statistics count them yet."""
+    return MonthlyReport.objects.filter(
+        status=ReportStatus.SUBMITTED, period__range=(month_start(year, first), month_start(year, last)),
+        unit__is_active=True,
+    ).select_related("unit").order_by("unit__order", "unit__code", "period")
+
+
 def last_return_reasons(reports):
     """report id -> why the office last returned (or reopened) it, for the given reports, in one query."""
     events = AuditEvent.objects.filter(

@@ -105,9 +105,9 @@ def test_totals_row_sums_every_column(dataset):
 def test_units_with_nothing_in_the_range_are_flagged_never_reported(dataset):
     rows = rows_by_unit(compute("department"))
 
-    assert {code for code, row in rows.items() if row.never_reported} == set(rows) - data.REPORTED_1_3
-    # P02 sent an all-nil month: a report, but never any data.
-    assert rows["P02"].never_reported is True
+    assert {code for code, row in rows.items() if row.never_reported} == set(rows) - data.REPORTED_1_3 - {"P02"}
+    # P02 sent an all-nil month: a report of zero, not a unit that never reported.
+    assert rows["P02"].never_reported is False
     assert rows_by_unit(compute("county_park"))["P02"].values["月度报表情况"] == 1
 
 
