@@ -57,3 +57,14 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         form.user.must_change_password = False  # saved with the new password
         return super().form_valid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout (POST only), saying so on the login page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:  # the message travels in its cookie: the session has just been emptied
+            messages.success(request, "已退出登录。再次填报或审核时，请重新登录。")
+        return response

@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 
 from .models import ImportBatch, ReportStatus, UnitKind
+from .validators import mask_id_number
 
 ALLOWED_EXTENSIONS = (".xlsx", ".csv")
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
@@ -121,3 +122,55 @@ class QueueFilterForm(forms.Form):
         if period is None:
             raise forms.ValidationError("月份格式应为 YYYY-MM，如 2019-08。")
         return period
+
+
+class RecordForm(forms.Form):
+    """One record's fields as text, for a correction in place.  Only shapes the input: the rules are the
+    upload's (services.record_update runs the row through reporting.validation).
+
+    Masked fields (证件号码 for unit staff) start empty: left empty, the stored value is kept.
+    """
+
+    def __init__(self, data=None, *, schema, record, masked=()):
+        super().__init__(data)
+        self.schema, self.masked = schema, masked
+        self.headers = {f.header: f.key for f in schema.fields}
+        for f in schema.fields:
+            stored = record.data.get(f.key)
+            text = "" if stored is None else str(int(stored) if isinstance(stored, float) and stored.is_integer()
+                                                 else stored)
+            attrs = {"class": "form-control form-control-sm"}
+            if f.key in masked:
+                attrs["placeholder"] = f"{mask_id_number(text)}（不修改请留空）" if text else "（未填写）"
+                text = ""
+            elif f.kind == "date":
+                attrs["placeholder"] = "如 2019-08-05"
+            if f.kind == "choice":
+                widget = forms.Select(choices=[("", "—"), *[(c, c) for c in f.choices]],
+                                      attrs={"class": "form-select form-select-sm"})
+            elif f.multiline:
+                widget = forms.Textarea(attrs={**attrs, "rows": 2})
+            else:
+                widget = forms.TextInput(attrs=attrs)
+            self.fields[f.key] = forms.CharField(
+                label=f.header, required=False, initial=text, widget=widget, strip=False,
+                help_text=f.help, max_length=max(f.max_length * 2, 100),
+                error_messages={"max_length": "内容过长。"},
+            )
+            self.fields[f.key].is_required_field = f.required
+
+    def values(self):
+        """{field key: text} to store; a masked field left empty keeps its stored value (left out)."""
+        return {key: value for key, value in self.cleaned_data.items() if not (key in self.masked and value == "")}
+
+    def add_errors(self, errors):
+        for error in errors:
+            key = self.headers.get(error["column"])
+            self.add_error(key, error["message"])
+            if key is not None:
+                widget = self.fields[key].widget
+                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+    def disable(self):
+        for field in self.fields.values():
+            field.disabled = True

@@ -7,10 +7,11 @@ Record imports live in reporting.imports (one entry point, records_import).
 
 import logging
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from .excel import UploadRefused
 from .models import (
     AuditEvent,
     Category,
@@ -19,8 +20,11 @@ from .models import (
     ReportEntry,
     ReportStatus,
     Unit,
+    ValueSynonym,
 )
 from .signals import report_status_changed
+from .validation import synonyms_map, validate_table
+from .validators import mask_id_number
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +153,40 @@ def nil_declare(*, report, category, user):
     return entry
 
 
+def nil_declare_untouched(*, report, categories, user):
+    """其余类别本月无数据: declare nil every one of `categories` (the list the user confirmed) still untouched.
+
+    A listed category that got data since the list was shown is left alone.  Returns the entries declared nil.
+    """
+    wanted = {c.pk for c in categories}
+    with transaction.atomic():
+        report = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+        report_check_editable(report=report, user=user)
+        entries = [e for e in report.entries.select_related("category").filter(category_id__in=wanted)
+                   if not e.is_filled]
+        for entry in entries:
+            entry.is_nil = True
+            entry.save(update_fields=["is_nil", "updated_at"])
+            audit(action=AuditEvent.Action.NIL_DECLARED, user=user, report=report, category=entry.category,
+                  message=f"{entry.category.name}：本月无数据（其余类别一并声明）")
+    return entries
+
+
+def nil_undo(*, report, category, user):
+    """Take back a nil: the category is untouched again (to be uploaded, counted or declared nil later)."""
+    with transaction.atomic():
+        report = MonthlyReport.objects.select_for_update().get(pk=report.pk)
+        report_check_editable(report=report, user=user)
+        entry = entry_for(report, category)
+        if not entry.is_nil:
+            raise ServiceError(f"“{category.name}”没有声明本月无数据，无需撤销。")
+        entry.is_nil = False
+        entry.save(update_fields=["is_nil", "updated_at"])
+        audit(action=AuditEvent.Action.NIL_UNDONE, user=user, report=report, category=category,
+              message=f"{category.name}：撤销本月无数据，改为未填报")
+    return entry
+
+
 def _transition(report, *, allowed_from, to, user, action, message="", **fields):
     """Change status with a conditional UPDATE so two reviewers cannot both win."""
     now = timezone.now()
@@ -171,7 +209,9 @@ def _transition(report, *, allowed_from, to, user, action, message="", **fields)
     return report
 
 
-def report_submit(*, report, user, confirm_nil=False):
+def report_submit(*, report, user, confirm_nil=False, note=""):
+    """Submit the month.  Untouched categories become nil only with confirm_nil; `note` goes into the audit
+    entry (e.g. the unusual counts the user confirmed)."""
     with transaction.atomic():
         report = MonthlyReport.objects.select_for_update().get(pk=report.pk)
         report_check_editable(report=report, user=user)
@@ -189,7 +229,7 @@ def report_submit(*, report, user, confirm_nil=False):
             fields["first_submitted_at"] = now
             fields["on_time"] = timezone.localdate(now) <= report.due_date
         return _transition(report, allowed_from=EDITABLE, to=ReportStatus.SUBMITTED, user=user,
-                           action=AuditEvent.Action.SUBMITTED, **fields)
+                           action=AuditEvent.Action.SUBMITTED, message=note, **fields)
 
 
 def report_accept(*, report, user):
@@ -271,6 +311,112 @@ def report_exception_withdraw(*, report, user, reason=""):
               message=f"撤销特许修改（原可修改至 {previous:%Y-%m-%d}）" + (f"。原因：{reason}" if reason else ""),
               previous=previous.isoformat(), reason=reason)
     return locked
+
+
+# --- single records of an editable month ---------------------------------------
+
+
+class RecordInvalid(ServiceError):
+    """An edited record breaks the field rules; `errors` lists {"column", "message"} as an upload would."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("；".join(f"{e['column']}：{e['message']}" for e in errors))
+
+
+def record_update(*, record, values, user):
+    """Correct one record of a month the user may change.
+
+    `values` maps field keys to the text typed; a key left out keeps its stored value.  The row goes
+    through the upload's own validator (field rules, rules across fields, spellings, 文书号 unique within
+    the unit and category), so an edit can store nothing an upload could not.  Returns the record and
+    {header: [old, new]} of what changed; the audit entry keeps the same.
+    """
+    with transaction.atomic():
+        report = MonthlyReport.objects.select_for_update().get(pk=record.report_id)
+        report_check_editable(report=report, user=user)
+        record = Record.objects.select_related("category").get(pk=record.pk, report=report)
+        schema = record.category.get_schema()
+        cells = [values[f.key] if f.key in values else _stored_text(record.data.get(f.key)) for f in schema.fields]
+        try:
+            result = validate_table(schema, [(1, schema.headers), (2, cells)], today=timezone.localdate(),
+                                    existing_doc_numbers=_OtherDocNumbers(record), synonyms=_synonyms())
+        except UploadRefused:  # every cell blank
+            raise RecordInvalid([{"column": "记录", "message": "记录不能全部为空；如要去掉这条记录，请删除它"}]) from None
+        if result.errors:
+            raise RecordInvalid(result.errors)
+        row = result.rows[0]
+        new = row.data
+        changes = {f.header: [_shown(f.key, record.data.get(f.key)), _shown(f.key, new.get(f.key))]
+                   for f in schema.fields if record.data.get(f.key) != new.get(f.key)}
+        if not changes:
+            return record, changes
+        record.data = new
+        record.doc_number, record.subject_name = row.doc_number, row.subject_name
+        record.credit_code, record.id_number, record.record_date = row.credit_code, row.id_number, row.record_date
+        try:
+            with transaction.atomic():
+                record.save()
+        except IntegrityError:  # another upload stored this 文书号 a moment ago
+            header = schema.field(schema.doc_number_key).header
+            raise RecordInvalid([{"column": header, "message": f"文书号“{row.doc_number}”已在本单位本类别报送过"}]) from None
+        described = "；".join(f"{h}：{old or '（空）'} → {new or '（空）'}" for h, (old, new) in changes.items())
+        audit(action=AuditEvent.Action.RECORD_EDITED, user=user, report=report, category=record.category,
+              message=f"{record.category.name}第 {record.row_number} 行（{record.subject_name}）：{described}",
+              record=record.pk, row=record.row_number, changes=changes)
+    return record, changes
+
+
+def record_delete(*, record, user):
+    """Delete one record of a month the user may change; the category's count follows, the audit keeps what it was."""
+    with transaction.atomic():
+        report = MonthlyReport.objects.select_for_update().get(pk=record.report_id)
+        report_check_editable(report=report, user=user)
+        record = Record.objects.select_related("category").get(pk=record.pk, report=report)
+        category = record.category
+        record.delete()
+        remaining = Record.objects.filter(report=report, category=category).count()
+        ReportEntry.objects.filter(report=report, category=category).update(record_count=remaining,
+                                                                           updated_at=timezone.now())
+        audit(action=AuditEvent.Action.RECORD_DELETED, user=user, report=report, category=category,
+              message=f"{category.name}第 {record.row_number} 行（{record.subject_name}"
+                      f"{'，' + record.doc_number if record.doc_number else ''}）已删除，本类别现有 {remaining} 条",
+              row=record.row_number, subject=record.subject_name, doc_number=record.doc_number,
+              data={key: _shown(key, value) for key, value in record.data.items()})
+    return remaining
+
+
+def _stored_text(value):
+    """A stored value as the text a user would type for it (dates are stored as 2019-08-05)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _shown(key, value):
+    """A value as the audit trail shows it: identity numbers masked, as everywhere outside the office."""
+    text = _stored_text(value)
+    return mask_id_number(text) if key == "id_number" else text
+
+
+def _synonyms():
+    return synonyms_map(ValueSynonym.objects.values_list("field", "spelling", "canonical"))
+
+
+class _OtherDocNumbers:
+    """The unit's 文书号 of the category stored on other records: an edit must not duplicate one."""
+
+    message = "文书号“{doc}”已在本单位本类别报送过，不能重复"
+
+    def __init__(self, record):
+        self.record = record
+
+    def among(self, docs):
+        return set(Record.objects.filter(unit_id=self.record.unit_id, category_id=self.record.category_id,
+                                         doc_number__in=list(docs)).exclude(pk=self.record.pk)
+                   .values_list("doc_number", flat=True))
 
 
 # --- selectors used by several doors -----------------------------------------

@@ -15,13 +15,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import exports, imports, selectors, services
+from . import exports, imports, outliers, selectors, services
 from .excel import UploadRefused
-from .forms import CountForm, ExceptionForm, QueueFilterForm, ReviewForm, UploadForm, parse_period
-from .models import Category, ImportBatch
+from .forms import CountForm, ExceptionForm, QueueFilterForm, RecordForm, ReviewForm, UploadForm, parse_period
+from .models import Category, ImportBatch, Record
 from .validators import mask_id_number
 
 RECORDS_PER_PAGE = 50
@@ -144,8 +145,18 @@ def report_detail(request, unit_code, period):
             "exception_until": max(today, lock_date) + datetime.timedelta(days=7),
             "events": selectors.report_audit_events(report)[:200],
             "max_upload_mb": UploadForm.max_mb(),
+            "outliers": _mark_outliers(report, rows),
         },
     )
+
+
+def _mark_outliers(report, rows):
+    """The report's unusual counts; each row gets its own as row.outlier (or None)."""
+    unusual = outliers.report_outliers(report)
+    by_category = {o.category.pk: o for o in unusual}
+    for row in rows:
+        row.outlier = by_category.get(row.category.pk)
+    return unusual
 
 
 @require_POST
@@ -242,16 +253,69 @@ def report_nil(request, unit_code, period, category_code):
 
 @require_POST
 @login_required
-def report_submit(request, unit_code, period):
+def report_nil_undo(request, unit_code, period, category_code):
     report = _report_to_change(request, unit_code, period)
+    category = _category(report, category_code)
     try:
-        services.report_submit(report=report, user=request.user, confirm_nil=request.POST.get("confirm_nil") == "1")
-    except services.NeedsConfirmation as exc:
-        return render(request, "reporting/report_submit_confirm.html", {"report": report, "categories": exc.categories})
+        services.nil_undo(report=report, category=category, user=request.user)
     except services.ServiceError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{report.unit}{report.period_label}的报表已提交，等待市信用办审核。")
+        messages.success(request, f"已撤销“{category.name}”的本月无数据，该类别现为未填报。")
+    return _back_to(report, category)
+
+
+@require_POST
+@login_required
+def report_nil_rest(request, unit_code, period):
+    """其余类别本月无数据: the categories the user saw listed and confirmed, those still untouched."""
+    report = _report_to_change(request, unit_code, period)
+    categories = Category.objects.filter(code__in=request.POST.getlist("category"),
+                                         pk__in=report.entries.values("category_id"))
+    try:
+        declared = services.nil_declare_untouched(report=report, categories=categories, user=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        if declared:
+            messages.success(request, f"已将 {len(declared)} 个类别声明为本月无数据："
+                                      f"{'、'.join(e.category.name for e in declared)}。可以提交报表了。")
+        else:
+            messages.info(request, "没有需要声明的类别：所列类别都已填报。")
+    return redirect(report.get_absolute_url() + "#submit-card")
+
+
+@require_POST
+@login_required
+def report_submit(request, unit_code, period):
+    """Submitting locks the month: a confirmation page first says what gets locked, which untouched categories
+    become nil and which numbers look unusual; its button posts confirm_nil=1 (and confirm_outliers=1)."""
+    report = _report_to_change(request, unit_code, period)
+    blocker = _edit_blocker(report, request.user)
+    if blocker:
+        messages.error(request, blocker)
+        return _back_to(report)
+    unusual = outliers.report_outliers(report, untouched_as_nil=True)
+    confirmed = request.POST.get("confirm_nil") == "1"
+    outliers_confirmed = not unusual or request.POST.get("confirm_outliers") == "1"
+    if not (confirmed and outliers_confirmed):
+        rows = selectors.report_entry_rows(report)
+        return render(request, "reporting/report_submit_confirm.html", {
+            "report": report,
+            "total": len(rows),
+            "filled": [r for r in rows if r.entry.is_filled],
+            "categories": [r.category for r in rows if not r.entry.is_filled],
+            "outliers": unusual,
+            "outliers_missing": confirmed and not outliers_confirmed,
+        })
+    note = ("提交时确认数量无误：" + "；".join(o.message for o in unusual)) if unusual else ""
+    try:
+        services.report_submit(report=report, user=request.user, confirm_nil=True, note=note)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{report.unit}{report.period_label}的报表已提交，等待市信用办审核；"
+                                  "审核期间数据已锁定，不能修改。")
     return _back_to(report)
 
 
@@ -279,8 +343,67 @@ def report_records(request, unit_code, period, category_code):
             "rows": rows,
             "query": query,
             "masked": bool(masked),
+            "editable": report.pk is not None and not _edit_blocker(report, request.user),
         },
     )
+
+
+def _record(request, unit_code, period, category_code, record_id):
+    """A record of a month the user may see: another unit's record is not in the queryset (a 404)."""
+    report = _report(request, unit_code, period)
+    category = _category(report, category_code)
+    record = get_object_or_404(selectors.record_search(report, category), pk=record_id)
+    return report, category, record
+
+
+def _records_url(report, category):
+    return reverse("report_records", args=[report.unit.code, report.period_code, category.code])
+
+
+@login_required
+def record_edit(request, unit_code, period, category_code, record_id):
+    """Correct one record in place, with the upload's field rules (services.record_update)."""
+    report, category, record = _record(request, unit_code, period, category_code, record_id)
+    blocker = _edit_blocker(report, request.user)
+    masked = () if request.user.is_office else MASKED_KEYS
+    form = RecordForm(request.POST or None, schema=category.get_schema(), record=record, masked=masked)
+    if blocker:
+        form.disable()
+    if request.method == "POST" and not blocker and form.is_valid():
+        try:
+            record, changes = services.record_update(record=record, values=form.values(), user=request.user)
+        except services.RecordInvalid as exc:
+            form.add_errors(exc.errors)
+        except services.ServiceError as exc:
+            messages.error(request, str(exc))
+            return redirect(_records_url(report, category))
+        else:
+            if changes:
+                messages.success(request, f"已修改第 {record.row_number} 行（{record.subject_name}）："
+                                          f"{'、'.join(changes)}。")
+            else:
+                messages.info(request, "没有改动任何内容。")
+            return redirect(_records_url(report, category) + f"#record-{record.pk}")
+    return render(request, "reporting/record_edit.html", {
+        "report": report, "category": category, "record": record, "form": form, "edit_blocker": blocker,
+        "masked": bool(masked),
+    })
+
+
+@require_POST
+@login_required
+def record_delete(request, unit_code, period, category_code, record_id):
+    report, category, record = _record(request, unit_code, period, category_code, record_id)
+    try:
+        remaining = services.record_delete(record=record, user=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"已删除第 {record.row_number} 行（{record.subject_name}），"
+                                  f"“{category.name}”现有 {remaining} 条记录。")
+    if not Record.objects.filter(report=report, category=category).exists():
+        return _back_to(report, category)
+    return redirect(_records_url(report, category))
 
 
 def _cell(value, mask):
@@ -448,8 +571,10 @@ def review_queue(request):
     )
     page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
     reasons = selectors.last_return_reasons(page.object_list)
+    unusual = outliers.outliers_by_report(page.object_list)
     for report in page.object_list:  # a resubmission shows why it came back last time
         report.previous_return_reason = reasons.get(report.pk, "")
+        report.outliers = unusual.get(report.pk, [])
     return render(request, "reporting/review_queue.html", {"form": form, "page": page})
 
 

@@ -317,11 +317,16 @@ def test_confirmed_submit_declares_untouched_categories_nil(dept_client, report)
     assert "已提交" in page_text(response)
 
 
-def test_submit_with_everything_filled_needs_no_confirmation(client, users, county_report):
+def test_submit_with_everything_filled_still_says_what_gets_locked_first(client, users, county_report):
     for entry in county_report.entries.select_related("category"):
         services.nil_declare(report=county_report, category=entry.category, user=None)
     client.force_login(users["county"])
-    client.post(url("report_submit", unit="C01"))
+    response = client.post(url("report_submit", unit="C01"))
+    assert "提交后本月数据将锁定" in page_text(response)
+    county_report.refresh_from_db()
+    assert county_report.status == ReportStatus.DRAFT
+
+    client.post(url("report_submit", unit="C01"), {"confirm_nil": "1"})
     county_report.refresh_from_db()
     assert county_report.status == ReportStatus.SUBMITTED
 
