@@ -1,5 +1,6 @@
 """Excel import/export of unit contacts in the admin: one row per unit, all or nothing, as reporting.resources."""
 
+from import_export import widgets
 from import_export.fields import Field
 
 from reporting.resources import AllOrNothingResource, UnitCodeWidget
@@ -15,13 +16,17 @@ class RequiredUnitCodeWidget(UnitCodeWidget):
         return unit
 
 
+# An empty cell is an empty text, not NULL.
+TEXT = widgets.CharWidget(allow_blank=True)
+
+
 class UnitContactResource(AllOrNothingResource):
     unit = Field(attribute="unit", column_name="单位编码", widget=RequiredUnitCodeWidget())
     unit_name = Field(attribute="unit__name", column_name="单位名称", readonly=True)
-    person = Field(attribute="person", column_name="联系人")
-    phone = Field(attribute="phone", column_name="联系电话")
-    emails = Field(attribute="emails", column_name="电子邮件")
-    note = Field(attribute="note", column_name="备注")
+    person = Field(attribute="person", column_name="联系人", widget=TEXT)
+    phone = Field(attribute="phone", column_name="联系电话", widget=TEXT)
+    emails = Field(attribute="emails", column_name="电子邮件", widget=TEXT)
+    note = Field(attribute="note", column_name="备注", widget=TEXT)
 
     class Meta:
         model = UnitContact
