@@ -9,6 +9,7 @@ import datetime
 import os
 
 import pytest
+from django.db import connections
 
 from notices.models import Notification, ReminderLog, UnitContact
 from reporting import services
@@ -25,6 +26,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def browser():
     with chromium() as b:
         yield b
+        connections.close_all()  # the live server's connections, before the test database is dropped
+
+
+def watched(page):
+    """The page, collecting Content-Security-Policy violations."""
+    page.csp_violations = []
+    page.on("console", lambda message: "Content Security Policy" in message.text
+            and page.csp_violations.append(f"{page.url} {message.text}"))
+    return page
 
 
 @pytest.fixture
@@ -48,7 +58,7 @@ def test_office_reminds_unit_reads_inbox_and_submits_office_is_told(browser, liv
     label = f"{last_month.year}年{last_month.month}月"
 
     # The office opens 催报: last month, every unit overdue and checked by default, with its contact.
-    office = new_page(browser)
+    office = watched(new_page(browser))
     log_in(office, base, "office")
     office.wait_for_url("**/office/queue/")
     office.locator(".navbar").get_by_role("link", name="催报").click()
@@ -65,7 +75,7 @@ def test_office_reminds_unit_reads_inbox_and_submits_office_is_told(browser, liv
     assert ReminderLog.objects.filter(period=last_month).count() == 63
 
     # The unit sees it: the unread count in the navbar, the notice in its inbox.
-    unit = new_page(browser)
+    unit = watched(new_page(browser))
     log_in(unit, base, "d01")
     expect(unit.locator("#unread-count")).to_have_text("1")
     unit.click("#inbox-link")
@@ -95,6 +105,17 @@ def test_office_reminds_unit_reads_inbox_and_submits_office_is_told(browser, liv
     told.get_by_role("button", name="查看").click()
     office.wait_for_url(f"**/reports/D01/{last_month:%Y-%m}/")
     expect(office.locator("#report-status")).to_contain_text("已提交")
+
+    # The year's matrix shows the month as submitted (awaiting review) for D01, missing and late for D02.
+    office.locator(".navbar").get_by_role("link", name="报送率").click()
+    office.wait_for_url("**/office/rates/")
+    office.goto(base + f"/office/rates/?year={last_month.year}")  # last month may be last December
+    cell = office.locator(f'tr[data-unit="D01"] td.rr-cell >> nth={last_month.month - 1}')
+    expect(cell).to_have_attribute("title", "已提交待审核（逾期）")
+    expect(office.locator(f'tr[data-unit="D02"] td.rr-cell >> nth={last_month.month - 1}')).to_have_attribute(
+        "title", "未报送（逾期）")
+    snap(office, "rates")
+    assert office.csp_violations == [] and unit.csp_violations == [], office.csp_violations + unit.csp_violations
 
     assert Notification.objects.filter(recipient__username="office", kind="submitted", read_at__isnull=False).exists()
     services.report_accept(report=report, user=None)  # and the unit hears of the acceptance

@@ -202,3 +202,13 @@ def test_default_year_is_this_year(client, users):
     client.force_login(users["office"])
     response = client.get(reverse("reporting_rates"))
     assert response.context["year"] == timezone.localdate().year
+
+
+def test_notices_pages_have_no_inline_script_or_style(client, users, year):
+    from .test_security import inline_code
+
+    client.force_login(users["office"])
+    for url in (reverse("reporting_rates") + "?year=2019", reverse("remind") + "?month=2019-09", reverse("inbox")):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert inline_code(response.content.decode()) == [], url
