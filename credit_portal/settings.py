@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rankings",
     "bulletins",
     "notices",
+    "lookup",
 ]
 
 # Static files leave at WhiteNoise: the middleware below it only sees pages and downloads.

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("stats/", include("rankings.urls")),
     path("bulletins/", include("bulletins.urls")),
+    path("lookup/", include("lookup.urls")),
     path("", include("accounts.urls")),
     path("", include("notices.urls")),
     path("", include("reporting.urls")),
