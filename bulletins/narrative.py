@@ -124,12 +124,14 @@ def pending_paragraph(pending, *, year, first, last):
         return ""
     units = list(dict.fromkeys(pending))
     return (f"另有{len(pending)}份{range_label(year, first, last)}的月度报表已提交、尚待审核，"
-            f"审核通过前未计入本通报的统计数据，涉及{'、'.join(units)}{len(units)}个单位。")
+            f"审核通过前未计入本通报的统计数据，涉及{'、'.join(units)}，共{len(units)}个单位。")
 
 
-def intro_paragraph(*, year, first, last, units, total, silent):
+def intro_paragraph(*, year, first, last, units, total, silent, pending=0):
     text = (f"从全市目前各信源单位信用信息数据上报情况看，{range_label(year, first, last)}，"
             f"全市{units}个信源单位共上报信用信息数据{total}条")
+    if pending:
+        text += f"（另有{pending}份已提交的月度报表尚待审核，未计入）"
     if silent:
         text += f"，但仍有{silent}个单位对信用工作重视程度不够，从未上报过任何信用信息数据"
     return text + "。具体情况如下："
@@ -160,7 +162,7 @@ def compose(*, year, first, last, groups, departments, total=None, indicators=DE
         total = sum(r.total for r in everyone)
     silent = [r for r in list(departments) + [r for g in groups for r in g.rows] if r.never_reported]
     paragraphs = [intro_paragraph(year=year, first=first, last=last, units=len(everyone), total=total,
-                                  silent=len(silent))]
+                                  silent=len(silent), pending=len(pending))]
     for group in groups:
         text = group_paragraph(group.label, group.rows, indicators, limit=limit, gap_ratio=gap_ratio)
         if text:

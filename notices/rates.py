@@ -149,7 +149,9 @@ def reporting_rate(*, year, through=12, kind="", today=None):
     facts = {
         (unit_id, period.month): (status, on_time, sent)
         for unit_id, period, status, on_time, sent in reports.annotate(
-            sent=ExpressionWrapper(Q(first_submitted_at__isnull=False), output_field=BooleanField())
+            # Submitted once at least: a first submission time, or a status only a submission leads to.
+            sent=ExpressionWrapper(Q(first_submitted_at__isnull=False) | ~Q(status=ReportStatus.DRAFT),
+                                   output_field=BooleanField())
         ).values_list("unit_id", "period", "status", "on_time", "sent")
     }
     deadlines = due_dates(year)

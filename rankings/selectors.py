@@ -108,7 +108,9 @@ def report_submissions(start, end, *, unit_ids=None):
     Read from the reports themselves, not the rollups: a unit that submitted anything in the range has
     reported (whether or not the office has reviewed it, and even if every category was nil).
     """
-    reports = MonthlyReport.objects.filter(period__range=(start, end), first_submitted_at__isnull=False)
+    # Submitted once at least: a first submission time, or a status only a submission leads to.
+    reports = MonthlyReport.objects.filter(Q(first_submitted_at__isnull=False) | ~Q(status=ReportStatus.DRAFT),
+                                           period__range=(start, end))
     if unit_ids is not None:
         reports = reports.filter(unit__in=unit_ids)
     counted = reports.values_list("unit_id").annotate(

@@ -105,8 +105,8 @@ def test_generated_status_names_the_leading_and_silent_units(dataset):
     bulletin = services.bulletin_generate(bulletin=issue(5), year=2019, first=1, last=3, user=dataset["office"])
     paragraphs = status_article(bulletin).paragraphs
 
-    assert paragraphs[0] == ("从全市目前各信源单位信用信息数据上报情况看，2019年1—3月，全市63个信源单位共上报信用信息数据21条，"
-                             "但仍有57个单位对信用工作重视程度不够，从未上报过任何信用信息数据。具体情况如下：")
+    assert paragraphs[0] == ("从全市目前各信源单位信用信息数据上报情况看，2019年1—3月，全市63个信源单位共上报信用信息数据21条"
+                             "（另有1份已提交的月度报表尚待审核，未计入），但仍有57个单位对信用工作重视程度不够，从未上报过任何信用信息数据。具体情况如下：")
     assert paragraphs[1] == "从县（市）区上报信用信息数据看，信用承诺书签订量最多的是鲅鱼圈和大石桥市；信用信息报表较全面的是鲅鱼圈和大石桥市。"
     assert paragraphs[2] == "从园区上报信用信息数据看，信用承诺书签订量最多的是自贸区；信用信息报表较全面的是自贸区和沿海产业基地。"
     assert paragraphs[3] == "市有关部门上报信用信息数据情况较好的单位有：市审批局、市场监管局等。"

@@ -89,12 +89,12 @@ def test_status_notice_states_the_pending_reports_and_does_not_call_their_units_
     bulletin = bulletins.bulletin_generate(bulletin=bulletin, year=2019, first=1, last=3, user=None)
     paragraphs = status_paragraphs(bulletin)
     assert paragraphs[-1] == ("另有2份2019年1—3月的月度报表已提交、尚待审核，审核通过前未计入本通报的统计数据，"
-                              "涉及鲅鱼圈、盖州市2个单位。")
+                              "涉及鲅鱼圈、盖州市，共2个单位。")
     silent = next(p for p in paragraphs if "从未上报过任何信用信息数据的单位有" in p)
     named = set(silent.split("：", 1)[1].split("，")[0].split("、"))
     assert "盖州市" not in named and "沿海产业基地" not in named  # C03 pending, P02 all nil
     assert "老边区" in named
-    assert f"但仍有{len(named)}个单位" in paragraphs[0]
+    assert f"（另有2份已提交的月度报表尚待审核，未计入），但仍有{len(named)}个单位" in paragraphs[0]
     assert bulletin.snapshot["pending"] == 2
 
 
@@ -218,3 +218,15 @@ def test_a_past_year_draws_all_twelve_months(client, dataset):
     client.force_login(dataset["office"])
     response = client.get(reverse("unit_ranking", args=["C01"]), {"year": 2019, "from": 1, "through": 12})
     assert len(json_script(response, "unit-trend-data")["months"]) == 12
+
+
+def test_narrative_states_pending_reports_in_the_intro_and_at_the_end():
+    from bulletins import narrative
+
+    paragraphs = narrative.compose(year=2019, first=1, last=9, groups=[], departments=[], total=0,
+                                   pending=["市审批局", "市审批局", "鲅鱼圈"])
+    assert "（另有3份已提交的月度报表尚待审核，未计入）" in paragraphs[0]
+    assert paragraphs[-1] == ("另有3份2019年1—9月的月度报表已提交、尚待审核，审核通过前未计入本通报的统计数据，"
+                              "涉及市审批局、鲅鱼圈，共2个单位。")
+    assert not any("尚待审核" in p for p in narrative.compose(year=2019, first=1, last=9, groups=[],
+                                                            departments=[], total=0))
