@@ -87,7 +87,13 @@ def last_accepted_month(year, *, units=None):
 
 
 def default_range(year, *, units=None):
-    return 1, last_accepted_month(year, units=units) or 1
+    """January to the last accepted month; this year, at least to the last month that has ended (in November
+    1—10月, not 1—1月 because nothing has been accepted yet)."""
+    last = last_accepted_month(year, units=units) or 1
+    today = timezone.localdate()
+    if year == today.year:
+        last = max(last, today.month - 1)
+    return 1, last
 
 
 def years_with_data(*, units=None):

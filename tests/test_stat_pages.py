@@ -115,6 +115,28 @@ def test_default_range_is_january_to_the_last_accepted_month(office):
     assert "2019年1—3月份" in response.content.decode()
 
 
+def test_this_years_default_range_runs_to_the_last_month_that_has_ended(office, monkeypatch):
+    """Not 1—1月 when nothing is accepted yet: in late November the page opens on 1—10月."""
+    import datetime
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: datetime.date(data.YEAR, 11, 30))
+    response = office.get(table_url("county_park"))
+
+    assert (response.context["range"].first, response.context["range"].last) == (1, 10)
+    assert f"{data.YEAR}年1—10月份" in response.content.decode()
+
+
+def test_json_export_is_offered_to_the_office_only(office, client, dataset):
+    from reporting.models import User
+
+    assert "JSON" in office.get(table_url()).content.decode()
+    client.force_login(User.objects.get(username="d01"))
+    page = client.get(table_url()).content.decode()
+    assert "JSON" not in page and "导出 Excel" in page
+
+
 def test_range_form_changes_the_numbers(office):
     response = office.get(table_url("county_park"), {"year": data.YEAR, "from": 2, "through": 2})
 
