@@ -185,14 +185,17 @@ def list_check(path, kind, *, out, as_of, progress=None):
     """Check the list at `path`, write the result workbook to `out`; returns a Summary."""
     header_row, columns, last_row, rows = _open_list(path, kind)
     total = max(last_row - header_row, 0)
+    if total > MAX_ROWS:  # more lines than allowed, some perhaps blank: count before writing anything
+        rows = list(itertools.islice(rows, MAX_ROWS + 1))
+        if len(rows) > MAX_ROWS:
+            raise UploadRefused(f"名单超过 {MAX_ROWS} 行，请拆分成多个文件分别核查。")
+        rows = iter(rows)
     categories = result_categories()
     book = Workbook(write_only=True)
     sheet = book.create_sheet("核查结果")
     _write_header(sheet, categories, as_of)
     summary = Summary()
     while chunk := list(itertools.islice(rows, CHUNK)):
-        if summary.rows + len(chunk) > MAX_ROWS:
-            raise UploadRefused(f"名单超过 {MAX_ROWS} 行，请拆分成多个文件分别核查。")
         checked = [list_row(number, cells, columns) for number, cells in chunk]
         found = _facts(checked)
         for row in checked:
@@ -234,13 +237,13 @@ def _write_header(sheet, categories, as_of):
 
 
 def _write_row(sheet, row, found, categories, as_of, summary):
-    given = [row.row, sanitize_cell(row.name), sanitize_cell(row.code), sanitize_cell(row.id_number)]
+    given = [row.row, *(sanitize_cell(text, sheet) for text in (row.name, row.code, row.id_number))]
     blanks = [None] * (len(RESULT_HEADERS) - 5 + len(categories))
     if row.error:
         summary.invalid += 1
         verdict = WriteOnlyCell(sheet, value=marks.INVALID)
         verdict.font = _BAD_FONT
-        sheet.append([*given, verdict, *blanks, None, None, sanitize_cell(row.error)])
+        sheet.append([*given, verdict, *blanks, None, None, sanitize_cell(row.error, sheet)])
         return
     facts, names = found or ([], set())
     result = marks.marks_compute(facts, as_of=as_of)
@@ -249,7 +252,8 @@ def _write_row(sheet, row, found, categories, as_of, summary):
         if fact.date is None or fact.date <= as_of:
             by_category[fact.category] = by_category.get(fact.category, 0) + 1
     if not result.total:
-        sheet.append([*given, marks.NOT_FOUND, *blanks, 0, MATCH_LABELS[row.by], _note(row, names, result)])
+        sheet.append([*given, marks.NOT_FOUND, *blanks, 0, MATCH_LABELS[row.by],
+                      sanitize_cell(_note(row, names, result), sheet)])
         return
     summary.with_hits += 1
     verdict = WriteOnlyCell(sheet, value=result.verdict)
@@ -259,7 +263,7 @@ def _write_row(sheet, row, found, categories, as_of, summary):
     sheet.append([
         *given, verdict, "是" if result.blacklisted else "否", result.penalties_in_publicity,
         "是" if result.redlisted else "否", *(by_category.get(code, 0) for code, _ in categories),
-        result.total, MATCH_LABELS[row.by], sanitize_cell(_note(row, names, result)),
+        result.total, MATCH_LABELS[row.by], sanitize_cell(_note(row, names, result), sheet),
     ])
 
 

@@ -13,8 +13,9 @@ from reporting.validators import FieldError, check_resident_id, check_uscc, norm
 CODE, ID_NUMBER, NAME = "code", "id", "name"
 MODE_LABELS = {CODE: "统一社会信用代码", ID_NUMBER: "证件号码", NAME: "名称"}
 MAX_NAME_LENGTH = 100
-# Other documents (护照, 港澳/台湾通行证, 外国人永久居留身份证): letters and digits.
-_OTHER_DOCUMENT = re.compile(r"^[A-Z0-9]{5,30}$")
+# Other documents (护照, 港澳/台湾通行证, 外国人永久居留身份证): letters with digits, or 8 digits and more
+# (台湾居民来往大陆通行证); 15 to 18 digits are a 居民身份证 number and checked as one.
+_OTHER_DOCUMENT = re.compile(r"^(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)[A-Z0-9]{6,30}$|^\d{8,30}$")
 RESIDENT_LIKE = re.compile(r"^\d{15,17}[\dX]?$")
 _SPACES = re.compile(r"\s+")
 
