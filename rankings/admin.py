@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib import admin
 
+from reporting.models import UnitKind
+
 from .models import CityRank, IndicatorWeight, RebuildJob, RollupMark, StatColumn, StatTable
 
 
@@ -13,13 +15,36 @@ class StatColumnInline(admin.TabularInline):
     ordering = ("position",)
 
 
+class StatTableForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group_kinds"].help_text = "按显示顺序，以空格分隔，可用：" + " ".join(
+            f"{kind}（{label}）" for kind, label in UnitKind.choices)
+
+    def clean_group_kinds(self):
+        """Real unit kinds, in the order the groups are shown: "县区 园区" would leave the table without rows."""
+        words = self.cleaned_data["group_kinds"].replace(",", " ").replace("，", " ").replace("、", " ").split()
+        labels = {str(label): kind for kind, label in UnitKind.choices}
+        kinds = list(dict.fromkeys(labels.get(w, w) for w in words))
+        unknown = [w for w in kinds if w not in UnitKind.values]
+        if unknown or not kinds:
+            choices = "、".join(f"{kind}（{label}）" for kind, label in UnitKind.choices)
+            raise forms.ValidationError(f"行分组须为单位类型，按显示顺序以空格分隔，可用：{choices}。")
+        return " ".join(kinds)
+
+
 @admin.register(StatTable)
 class StatTableAdmin(admin.ModelAdmin):
     """Adding a table or a column needs no code: columns sum categories by code, or are derived."""
 
-    list_display = ("code", "name", "group_kinds", "numbered", "show_total_row", "is_active", "order")
+    form = StatTableForm
+    list_display = ("code", "name", "groups", "numbered", "show_total_row", "is_active", "order")
     list_editable = ("is_active", "order")
     inlines = [StatColumnInline]
+
+    @admin.display(description="行分组", ordering="group_kinds")
+    def groups(self, obj):
+        return "、".join(str(UnitKind(kind).label) for kind in obj.kinds)
 
 
 @admin.register(RollupMark)

@@ -87,6 +87,14 @@ class Category(models.Model):
     def applies_to_kind(self, kind):
         return kind in self.applies_to.split()
 
+    def clean(self):
+        # Free text once accepted "县区 园区" and detached the category from every unit: only real kinds.
+        kinds = self.applies_to.split()
+        unknown = [k for k in kinds if k not in UnitKind.values]
+        if unknown or not kinds:
+            labels = "、".join(f"{label}（{value}）" for value, label in UnitKind.choices)
+            raise ValidationError({"applies_to": f"适用单位类型须从以下选择至少一种：{labels}。"})
+
 
 class User(AbstractUser):
     """A portal user: a unit's reporter (unit set) or office staff (unit empty)."""
@@ -373,14 +381,14 @@ class Record(models.Model):
     # are copies of the report's unit, the validated category and the batch.  A database trigger
     # (migration 0005) refuses to delete a report that still has records, so no record is ever
     # orphaned, whatever deletes it; the ORM's PROTECT says the same first.
-    report = models.ForeignKey(MonthlyReport, on_delete=models.PROTECT, related_name="records", db_index=False,
-                               db_constraint=False)
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False,
+    report = models.ForeignKey(MonthlyReport, verbose_name="月度报表", on_delete=models.PROTECT, related_name="records",
+                               db_index=False, db_constraint=False)
+    unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="+", db_index=False,
                              db_constraint=False)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", db_index=False,
-                                 db_constraint=False)
-    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="records", db_index=False,
-                              db_constraint=False)
+    category = models.ForeignKey(Category, verbose_name="类别", on_delete=models.PROTECT, related_name="+",
+                                 db_index=False, db_constraint=False)
+    batch = models.ForeignKey(ImportBatch, verbose_name="导入记录", on_delete=models.PROTECT, related_name="records",
+                              db_index=False, db_constraint=False)
     row_number = models.PositiveIntegerField("行号")
     doc_number = BytewiseCharField("文书号", max_length=100, blank=True)
     subject_name = models.CharField("名称", max_length=200, blank=True)
