@@ -68,3 +68,11 @@ class LogoutView(auth_views.LogoutView):
         if was_signed_in:  # the message travels in its cookie: the session has just been emptied
             messages.success(request, "已退出登录。再次填报或审核时，请重新登录。")
         return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's reset by e-mailed link: the new password is the holder's own, so no forced change follows."""
+
+    def form_valid(self, form):
+        form.user.must_change_password = False  # saved with the new password
+        return super().form_valid(form)
