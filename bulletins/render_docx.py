@@ -16,6 +16,7 @@ resolved on the reader's machine (仿宋, 黑体, 宋体 ship with Chinese Windo
 import io
 import re
 
+from django.utils import timezone
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
@@ -23,7 +24,7 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Emu, Pt, RGBColor
 
 from .document import issue_sections
 from .models import MASTHEAD_SUBTITLE
@@ -66,8 +67,7 @@ def bulletin_docx(bulletin):
     _page(document.sections[0], landscape=False)
     _styles(document)
     _footer(document.sections[0])
-    document.core_properties.title = xml_safe(str(bulletin))
-    document.core_properties.author = xml_safe(bulletin.issuing_office)
+    _properties(document, bulletin)
     _masthead(document, bulletin)
     for section in issue_sections(bulletin):
         _paragraph(document, SECTION, section.heading)
@@ -78,6 +78,21 @@ def bulletin_docx(bulletin):
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _properties(document, bulletin):
+    """File properties as the office's own document (python-docx's template says python-docx, 2013)."""
+    office = xml_safe(bulletin.issuing_office)
+    now = timezone.now().replace(microsecond=0)
+    properties = document.core_properties
+    properties.title = xml_safe(str(bulletin))
+    properties.subject = "工作简报"
+    properties.author = properties.last_modified_by = office
+    properties.comments = ""
+    properties.keywords = "工作简报；信用信息"
+    properties.language = "zh-CN"
+    properties.created = properties.modified = now
+    properties.revision = 1
 
 
 # --- page, styles, footer ---------------------------------------------------------
@@ -244,11 +259,12 @@ def _table(document, view):
     else:
         _paragraph(document, TABLE_TITLE, view.title).paragraph_format.page_break_before = True
     style = WIDE_TABLE_TEXT if view.is_wide else TABLE_TEXT
-    widths = _column_widths(view, _text_width(document.sections[-1]))
+    widths = _column_widths(view, _text_width(document.sections[-1]), font_size=8 if view.is_wide else 9)
     table = document.add_table(rows=1 + len(view.rows), cols=view.width)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
+    _fixed_widths(table, widths)
 
     _row(table.rows[0], view.header, widths, style=style, bold=True, header=True)
     _repeat_as_header(table.rows[0])
@@ -266,12 +282,48 @@ def _table(document, view):
         else:
             cells = ([item.number, item.name] if view.numbered else [item.name]) + item.cells
             _row(row, cells, widths, style=style, lead=lead)
+            _no_wrap(row.cells[lead - 1])
 
 
-def _column_widths(view, total):
-    lead = [Cm(1.0), Cm(2.6)] if view.numbered else [Cm(2.8)]
-    rest = (total - sum(lead)) // len(view.columns)
+# A cell's default left and right margins together (Word and WPS: 0.19 cm each), and a little slack.
+CELL_PADDING = Cm(0.5)
+
+
+def _column_widths(view, total, *, font_size):
+    """序号 and the unit name wide enough for the longest name on one line; the numbers share the rest."""
+    names = [view.name_header] + [item.name for item in view.rows if item.kind not in ("group", "total")]
+    longest = max((_text_length(name) for name in names), default=4)
+    name = Emu(max(Cm(2.6 if view.numbered else 2.8), int(Pt(font_size) * longest) + CELL_PADDING))
+    lead = [Cm(1.0), name] if view.numbered else [name]
+    rest = Emu((total - sum(lead)) // len(view.columns))
     return lead + [rest] * len(view.columns)
+
+
+def _text_length(text):
+    """Width in em: a CJK character is one, a Latin letter or digit about half."""
+    return sum(1 if ord(c) > 0x2E7F else 0.55 for c in str(text))
+
+
+def _fixed_widths(table, widths):
+    """Word reads each cell's width, LibreOffice and WPS the table's grid: write both, and the table's width,
+    so that every program lays the table out the same (the unit name on one line)."""
+    for column, width in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+        column.w = width
+    properties = table._tbl.tblPr
+    table_width = properties.find(qn("w:tblW"))
+    if table_width is None:
+        table_width = OxmlElement("w:tblW")
+        properties.append(table_width)
+    table_width.set(qn("w:type"), "dxa")
+    table_width.set(qn("w:w"), str(sum(w.twips for w in widths)))
+
+
+def _no_wrap(cell):
+    marker = OxmlElement("w:noWrap")
+    cell._tc.get_or_add_tcPr().insert_element_before(
+        marker, "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark", "w:headers", "w:cellIns",
+        "w:cellDel", "w:cellMerge", "w:tcPrChange",
+    )
 
 
 def _row(row, texts, widths, *, style, bold=False, header=False, lead=None):

@@ -117,6 +117,42 @@ def test_docx_keeps_ampersands_and_angle_brackets_as_text(bulletin):
     assert TRICKY in [row[1] for row in tables[1]]
 
 
+def test_docx_tables_have_one_set_of_fixed_widths_that_word_libreoffice_and_wps_all_read(bulletin):
+    """Word reads each cell's width, LibreOffice and WPS the table grid (equal columns from python-docx, which
+    wrapped every unit name): both say the same, and the name column holds the longest name on one line."""
+    qn = docx.oxml.ns.qn
+    document = docx.Document(io.BytesIO(bulletin_docx(bulletin)))
+    for table, font_pt, name_column in zip(document.tables, (9, 8), (0, 1), strict=True):
+        tbl = table._tbl
+        assert tbl.tblPr.find(qn("w:tblLayout")).get(qn("w:type")) == "fixed"
+        grid = [int(col.get(qn("w:w"))) for col in tbl.tblGrid.findall(qn("w:gridCol"))]
+        width = tbl.tblPr.find(qn("w:tblW"))
+        assert (width.get(qn("w:type")), int(width.get(qn("w:w")))) == ("dxa", sum(grid))
+        for row in table.rows:
+            cells = row._tr.findall(qn("w:tc"))
+            if len(cells) != len(grid):  # merged group and 合计 rows
+                continue
+            assert [int(c.tcPr.find(qn("w:tcW")).get(qn("w:w"))) for c in cells] == grid
+        names = [row.cells[name_column].text for row in table.rows[1:]]
+        longest = max(sum(1 if ord(ch) > 0x2E7F else 0.55 for ch in name) for name in names)
+        needed = longest * font_pt * 20 + 0.38 / 2.54 * 1440  # twips: the text and the cell's two margins
+        assert grid[name_column] >= needed, (grid[name_column], needed, max(names, key=len))
+        section = document.sections[0 if font_pt == 9 else -1]
+        usable = docx.shared.Emu(section.page_width - section.left_margin - section.right_margin).twips
+        assert sum(grid) <= usable + len(grid)
+
+
+def test_docx_properties_name_the_issue_the_office_and_today(bulletin):
+    from django.utils import timezone
+
+    properties = docx.Document(io.BytesIO(bulletin_docx(bulletin))).core_properties
+    assert properties.title == str(bulletin)
+    assert properties.author == properties.last_modified_by == "营口市社会信用体系建设领导小组办公室"
+    assert properties.created.date() == properties.modified.date() == timezone.now().date()
+    assert "python-docx" not in (properties.comments + properties.author + properties.last_modified_by)
+    assert properties.language == "zh-CN"
+
+
 # --- PDF -------------------------------------------------------------------------------------
 
 
