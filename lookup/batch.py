@@ -191,13 +191,14 @@ def list_check(path, kind, *, out, as_of, progress=None):
             raise UploadRefused(f"名单超过 {MAX_ROWS} 行，请拆分成多个文件分别核查。")
         rows = iter(rows)
     categories = result_categories()
+    scope = selectors.lookup_scope(listed=True)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("核查结果")
     _write_header(sheet, categories, as_of)
     summary = Summary()
     while chunk := list(itertools.islice(rows, CHUNK)):
         checked = [list_row(number, cells, columns) for number, cells in chunk]
-        found = _facts(checked)
+        found = _facts(checked, scope)
         for row in checked:
             _write_row(sheet, row, found.get((row.by, row.key)), categories, as_of, summary)
         summary.rows += len(checked)
@@ -207,12 +208,12 @@ def list_check(path, kind, *, out, as_of, progress=None):
     return summary
 
 
-def _facts(checked):
+def _facts(checked, scope):
     """{(by, key): ([Fact], {names})} for the chunk's valid rows: one query per identifier kind."""
     found = {}
     for by in (BY_CODE, BY_ID, BY_NAME):
         keys = sorted({row.key for row in checked if row.by == by and not row.error})
-        for key, value in selectors.facts_by_field(by, keys).items():
+        for key, value in selectors.facts_by_field(by, keys, scope=scope).items():
             found[(by, key)] = value
     return found
 
@@ -262,7 +263,7 @@ def _write_row(sheet, row, found, categories, as_of, summary):
         verdict.font = _BAD_FONT
     sheet.append([
         *given, verdict, "是" if result.blacklisted else "否", result.penalties_in_publicity,
-        "是" if result.redlisted else "否", *(by_category.get(code, 0) for code, _ in categories),
+        "是" if result.redlisted else "否", *(by_category.get(code) for code, _ in categories),  # no hits: blank
         result.total, MATCH_LABELS[row.by], sanitize_cell(_note(row, names, result), sheet),
     ])
 

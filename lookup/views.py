@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
@@ -55,9 +56,21 @@ def search(request):
             form.add_error("q", str(exc))
         else:
             result = services.lookup_search(user=request.user, query=query)
+    unmasked = _unmasked(request)
     return render(request, "lookup/search.html", {
-        "form": form, "result": result, "unmasked": _unmasked(request), "kinds": kinds.KINDS,
+        "form": form, "result": result, "unmasked": unmasked,
+        "subjects": _listed(result.subjects, unmasked) if result else [],
+        "similar": _listed(result.similar, unmasked) if result else [],
     })
+
+
+def _listed(summaries, unmasked):
+    """What the result list shows of each subject, worked out here: the template only prints it."""
+    return [{
+        "url": reverse("lookup_profile", args=[s.anchor]), "name": s.name, "identifier": s.identifier(unmasked=unmasked),
+        "other_names": "、".join(s.other_names), "total": s.total, "last_date": s.last_date, "badges": s.badges(),
+        "similarity": s.similarity,
+    } for s in summaries]
 
 
 def _subject_record(record_id):

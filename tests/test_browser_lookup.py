@@ -49,7 +49,7 @@ def test_search_profile_report_and_batch_check(live_server, seeded, browser, tmp
     log_in(page, live_server.url, "d02")
     page.get_by_role("link", name="信用查询").click()
     page.wait_for_url("**/lookup/")
-    page.fill("#id_q", "恒昌")
+    page.fill("#id_q", "市恒昌")
     page.get_by_role("button", name="查询").click()
     expect(page.locator("#lookup-results h2")).to_contain_text("找到 2 个主体")
     snap(page, "lookup-1-results")

@@ -88,6 +88,7 @@ def test_batch_check_gives_a_verdict_and_the_hits_per_category_for_each_row(data
     assert (first["当前列入黑名单"], first["公示期内行政处罚（条）"], first["列入红名单"], first["记录合计"]) == (
         "是", 1, "否", 3)
     assert rows[1]["地方发布红名单"] == 1 and rows[1]["行政处罚"] == 1 and "已过公示期" in rows[1]["说明"]
+    assert rows[1]["行政许可"] is None  # no hits in a category: left blank
     assert "已退出" in rows[2]["说明"]
     assert rows[4]["匹配方式"] == "证件号码"
     assert rows[5]["匹配方式"] == "名称（精确）" and "同名" in rows[5]["说明"]

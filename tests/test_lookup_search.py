@@ -69,10 +69,16 @@ def test_search_by_id_number_finds_the_person(dataset):
 
 
 def test_search_by_part_of_a_name_groups_the_hits_by_subject(dataset):
-    result = search(NAME, "恒昌")
+    result = search(NAME, "市恒昌")
     assert [s.name for s in result.subjects] == [data.HENGCHANG, data.JIANCAI]  # shorter name first
     assert [s.subject.credit_code for s in result.subjects] == [data.HENGCHANG_CODE, data.JIANCAI_CODE]
     assert not result.truncated
+
+
+def test_a_name_of_two_characters_is_matched_at_the_start_of_names(dataset):
+    assert [s.name for s in search(NAME, "张三").subjects] == [data.PERSON]
+    assert search(NAME, "恒昌", similar=False).subjects == []  # inside a name: three characters or more
+    assert [s.name for s in search(NAME, "营口", similar=False).subjects] == [data.HENGCHANG]
 
 
 def test_an_exact_name_comes_first(dataset):
@@ -137,8 +143,8 @@ def test_credit_lookup_json_contract(dataset):
 
 
 def test_credit_lookup_by_name_lists_every_subject_whose_name_contains_it(dataset):
-    result = cli("--name", "恒昌")
-    assert result["query"] == {"name": "恒昌"}
+    result = cli("--name", "市恒昌")
+    assert result["query"] == {"name": "市恒昌"}
     found = {s["credit_code"]: data.as_tuples(s["records"]) for s in result["subjects"]}
     assert found == {data.HENGCHANG_CODE: dataset[data.HENGCHANG_CODE], data.JIANCAI_CODE: dataset[data.JIANCAI_CODE]}
 
@@ -150,7 +156,7 @@ def test_credit_lookup_refuses_an_invalid_code(dataset):
 
 
 def test_credit_lookup_is_audited_as_a_command_line_search(dataset):
-    cli("--name", "恒昌")
+    cli("--name", "市恒昌")
     audit = LookupAudit.objects.get()
     assert (audit.channel, audit.action, audit.mode, audit.query, audit.hits, audit.user) == (
-        "cli", "search", "name", "恒昌", 2, None)
+        "cli", "search", "name", "市恒昌", 2, None)

@@ -71,7 +71,7 @@ def test_a_unit_without_a_grant_gets_403_on_every_lookup_url(client, users, data
 def test_a_county_without_a_grant_gets_403_too(client, users, dataset):
     client.force_login(users["county"])
     assert client.get(reverse("lookup_search")).status_code == 403
-    assert client.post(reverse("lookup_search"), {"q": "恒昌"}).status_code == 403
+    assert client.post(reverse("lookup_search"), {"q": "市恒昌"}).status_code == 403
 
 
 def test_anonymous_users_are_sent_to_log_in(client, dataset):
@@ -122,7 +122,7 @@ def test_a_batch_job_is_only_reachable_by_its_owner(client, users, dataset, gran
 
 def test_searching_shows_the_subjects_grouped(client, users, dataset):
     client.force_login(users["office"])
-    page = client.post(reverse("lookup_search"), {"q": "恒昌"}).content.decode()
+    page = client.post(reverse("lookup_search"), {"q": "市恒昌"}).content.decode()
     assert data.HENGCHANG in page and data.JIANCAI in page and "找到 2 个主体" in page
     assert reverse("lookup_profile", args=[anchor(credit_code=data.HENGCHANG_CODE)]) in page
 
@@ -199,14 +199,14 @@ def test_the_office_sees_id_numbers_whole(client, users, dataset):
 def test_every_lookup_is_audited_with_who_what_and_how_many_hits(client, users, dataset, granted):
     client.force_login(granted)
     record_id = anchor(credit_code=data.HENGCHANG_CODE)
-    client.post(reverse("lookup_search"), {"q": "恒昌"})
+    client.post(reverse("lookup_search"), {"q": "市恒昌"})
     client.get(reverse("lookup_profile", args=[record_id]))
     client.get(reverse("lookup_record", args=[record_id]))
     client.get(reverse("lookup_report", args=[record_id, "docx"]))
     rows = list(LookupAudit.objects.order_by("id").values_list("user__username", "unit__code", "action", "mode",
                                                                  "query", "hits"))
     assert rows == [
-        ("d02", "D02", "search", "name", "恒昌", 2),
+        ("d02", "D02", "search", "name", "市恒昌", 2),
         ("d02", "D02", "profile", "code", data.HENGCHANG_CODE, 3),
         ("d02", "D02", "record", "record", str(record_id), 1),
         ("d02", "D02", "report", "code", data.HENGCHANG_CODE, 3),
