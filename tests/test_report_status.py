@@ -349,8 +349,13 @@ def test_unit_user_past_the_lock_day_is_refused(county_report, users, clock):
 
 def test_unit_user_on_the_lock_day_may_still_edit(county_report, users, clock):
     clock("2019-09-25 23:59")
-    services.count_set(report=county_report, category=category("gov_dishonesty_unresolved"), count=1,
-                       user=users["county"])
+    entry = services.count_set(report=county_report, category=category("gov_dishonesty_unresolved"), count=1,
+                               user=users["county"])
+    assert (entry.count, entry.is_nil) == (1, False)
+    event = AuditEvent.objects.get(report=county_report, action=AuditEvent.Action.COUNT_SET)
+    assert event.actor == users["county"]
+    services.nil_declare(report=county_report, category=category("credit_news"), user=users["county"])
+    assert refresh(county_report).entries.get(category__code="credit_news").is_nil is True
 
 
 def test_office_exception_lets_the_unit_edit_past_the_lock_day(county_report, users, clock):
