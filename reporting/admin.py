@@ -305,6 +305,9 @@ class DeadlineForm(forms.ModelForm):
         due, lock = cleaned.get("due_date"), cleaned.get("lock_date")
         if due and lock and lock < due:
             self.add_error("lock_date", "锁定日不能早于报送截止日。")
+        period = cleaned.get("period")
+        if period and due and due < period:  # every report of the month would be late before it began
+            self.add_error("due_date", f"报送截止日不能早于报送月份（{period.year}年{period.month}月）本身。")
         return cleaned
 
 

@@ -354,3 +354,12 @@ def test_a_statistics_table_without_real_unit_kinds_is_refused(admin_client, wor
     page = response.content.decode()
     assert "行分组须为单位类型" in page or (kinds == "" and "这个字段是必填项" in page)
     assert StatTable.objects.get(code="county_park").group_kinds == "county park"
+
+
+def test_a_deadline_before_its_month_is_refused(admin_client):
+    response = admin_client.post(reverse("admin:reporting_deadline_add"), {
+        "period": "2019-08-01", "due_date": "2019-07-05", "lock_date": "2019-07-25",
+    })
+    assert response.status_code == 200
+    assert "报送截止日不能早于报送月份（2019年8月）本身" in response.content.decode()
+    assert not Deadline.objects.exists()
