@@ -1,8 +1,10 @@
 """`python -m tests.slow_import SECONDS import_records-arguments…`: the CLI import, paused before it stores.
 
-A test starts it as a process and kills it mid-import, as a crash (or an operator's Ctrl+\\) would.
+A test starts it as a process and kills it mid-import, as a crash (or an operator's Ctrl+\\) would, or
+reads its peak memory: stderr carries `PEAK_RSS_KB=<n>`, this process's own maximum.
 """
 
+import resource
 import sys
 
 if __name__ == "__main__":
@@ -13,5 +15,9 @@ if __name__ == "__main__":
 
     from tests.worker import slow_imports
 
-    slow_imports(float(sys.argv[1]))
-    call_command("import_records", *sys.argv[2:])
+    if float(sys.argv[1]):
+        slow_imports(float(sys.argv[1]))
+    try:
+        call_command("import_records", *sys.argv[2:])
+    finally:
+        sys.stderr.write(f"\nPEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\n")
