@@ -139,14 +139,21 @@ def publishing_to(broker_url):
     """Make this (test) process publish tasks to a real broker instead of running them eagerly."""
     from credit_portal.celery import app
 
-    old = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
+    keys = ("broker_url", "task_always_eager")
+    # Celery reads Django's settings live unless a value was set on app.conf: put back exactly what was
+    # there, so a test that overrode the Django settings meanwhile does not pin its values for later tests.
+    changed = {k: app.conf.changes[k] for k in keys if k in app.conf.changes}
     app.conf.broker_url = broker_url
     app.conf.task_always_eager = False
     _reset_pools(app)
     try:
         yield app
     finally:
-        app.conf.update(old)
+        for key in keys:
+            if key in changed:
+                app.conf.changes[key] = changed[key]
+            else:
+                app.conf.changes.pop(key, None)
         _reset_pools(app)
 
 
