@@ -183,7 +183,7 @@ def records_import(*, batch_id):
     processes: the batch is claimed with a conditional UPDATE, and a finished batch is left alone.
     """
     if not _claim(batch_id):
-        return ImportBatch.objects.get(pk=batch_id)
+        return ImportBatch.objects.filter(pk=batch_id).first()  # finished, running elsewhere, or gone
     batch = ImportBatch.objects.select_related("report__unit", "category", "user").get(pk=batch_id)
     report = batch.report
     with _Liveness(batch.pk) as progress:
