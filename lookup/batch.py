@@ -191,7 +191,7 @@ def list_check(path, kind, *, out, as_of, progress=None):
             raise UploadRefused(f"名单超过 {MAX_ROWS} 行，请拆分成多个文件分别核查。")
         rows = iter(rows)
     categories = result_categories()
-    scope = selectors.lookup_scope(listed=True)
+    scope = selectors.lookup_scope()
     book = Workbook(write_only=True)
     sheet = book.create_sheet("核查结果")
     _write_header(sheet, categories, as_of)

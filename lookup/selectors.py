@@ -21,7 +21,7 @@ from functools import reduce
 from operator import or_
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import BooleanField, Case, Count, F, Max, Min, Q, TextField, Value, When
 from django.db.models.expressions import RawSQL
 
@@ -33,15 +33,16 @@ from .models import LookupGrant
 from .queries import CODE, ID_NUMBER, NAME, Query
 
 SUBJECT_LIMIT = 50  # subjects shown for one search
-NAME_SCAN_LIMIT = 3000  # matching records read to find the subjects of a name search
+NAME_SCAN_LIMIT = 1000  # matching records read to find the subjects of a name search
 SIMILAR_LIMIT = 20
-SIMILAR_WHEN_FEWER = 5  # similar names are looked for when the name itself finds fewer subjects
+SIMILAR_WHEN_FEWER = 1  # similar names are looked for when the name itself finds fewer subjects (none)
 SHORT_NAME = 2  # a name of at most this many characters is matched at the start of names
-# pg_trgm word similarity from which a name counts as similar (its default, 0.6, misses "营口恒昌贸易"
-# for "营口市恒昌贸易有限公司": 0.4 once the legal form is left out).
-SIMILARITY_THRESHOLD = 0.4
-# SQLite has no trigrams: a name is similar when this share of the query's character pairs occur in it.
-SQLITE_SIMILARITY = 0.5
+NAME_PIECE = 7  # a name is looked up in the index by at most this many characters of it (sql_piece)
+# Similar names: a name is similar when it holds this share of the query's character pairs; candidates
+# come from each of up to SIMILAR_WINDOWS three-character pieces of the query, SIMILAR_PER_WINDOW each.
+SIMILARITY_THRESHOLD = 0.5
+SIMILAR_WINDOWS = 5
+SIMILAR_PER_WINDOW = 60
 
 
 # --- who may look -------------------------------------------------------------------
@@ -77,17 +78,8 @@ def show_id_number(value, *, unmasked):
 
 @dataclass(frozen=True)
 class Scope:
-    """What a lookup may read: the accepted months' reports and the categories about subjects.
+    """What a lookup may read: the categories about subjects (their ids), in accepted months."""
 
-    Categories go to the database as a list of ids (a few), reports as a subquery — or, for
-    a batch check's long lists of codes, as a list of ids too: with a subquery (or a join)
-    and stale statistics on the reports table (estimated at 3 accepted reports) the planner
-    walked every report's records instead of using the code index (85 ms for 1,000 codes at
-    50,000 records, against 15 ms).  A single lookup's code index is selective enough either
-    way, and a long list of constants costs planning time, so single lookups keep the subquery.
-    """
-
-    reports: object  # a queryset of accepted report ids, or a tuple of them
     categories: dict  # id -> (code, schema)
 
     def kind(self, category_id):
@@ -100,19 +92,35 @@ class Scope:
         return [pk for pk, (_, of_schema) in self.categories.items() if of_schema == schema]
 
 
-def lookup_scope(*, listed=False):
-    """The scope of a lookup; `listed` fetches the accepted reports' ids (for long lists of codes)."""
-    reports = MonthlyReport.objects.filter(status=ReportStatus.ACCEPTED).order_by().values("pk")
-    return Scope(
-        reports=tuple(r["pk"] for r in reports) if listed else reports,
-        categories={pk: (code, schema) for pk, code, schema in
-                    Category.objects.filter(schema__in=kinds.SUBJECT_SCHEMAS).values_list("pk", "code", "schema")},
-    )
+def lookup_scope():
+    return Scope(categories={
+        pk: (code, schema)
+        for pk, code, schema in Category.objects.filter(schema__in=kinds.SUBJECT_SCHEMAS).values_list("pk", "code", "schema")
+    })
+
+
+def in_accepted_month():
+    """Records of accepted months, as a condition the planner cannot turn into a join.
+
+    On PostgreSQL the accepted reports' ids are read once into an array (an InitPlan) and
+    each record is checked against it.  As a join or an IN (subquery), stale statistics on
+    the reports table (3 accepted reports estimated, 756 there: autovacuum off) made the
+    planner walk the reports and run the name index scan once for each — 30 s for one
+    name at 1,000,000 records; a list of the ids in the SQL text cost 6 ms a query to
+    send and plan.  SQLite gets the plain subquery.
+    """
+    accepted = MonthlyReport.objects.filter(status=ReportStatus.ACCEPTED).order_by().values("pk")
+    if connection.vendor != "postgresql":
+        return Q(report_id__in=accepted)
+    sql, params = accepted.query.sql_with_params()
+    # "+ 0": a filter on the rows found, never an index scan of its own (the planner, misled, read
+    # all 1,000,000 entries of the (report, category) index to AND them with 30,000 name matches).
+    return RawSQL(f"({_column('report_id')} + 0) = ANY(ARRAY({sql}))", params, output_field=BooleanField())
 
 
 def searchable_records(scope=None):
     scope = scope or lookup_scope()
-    return Record.objects.filter(report_id__in=scope.reports, category_id__in=list(scope.categories)).order_by()
+    return Record.objects.filter(in_accepted_month(), category_id__in=list(scope.categories)).order_by()
 
 
 @dataclass(frozen=True)
@@ -158,8 +166,23 @@ def subjects_q(subjects):
     if by_kind[ID_NUMBER]:
         parts.append(Q(credit_code="", id_number__in=by_kind[ID_NUMBER]) & ~Q(id_number=""))
     if by_kind[NAME]:
-        parts.append(Q(credit_code="", id_number="", subject_name__in=by_kind[NAME]))
+        parts.append(Q(credit_code="", id_number="") & name_equals(by_kind[NAME]))
     return reduce(or_, parts) if parts else Q(pk__in=[])
+
+
+def name_equals(names):
+    """Records named exactly one of the names.
+
+    On PostgreSQL the index is asked for each name's distinctive piece (sql_piece) and the
+    rows found are compared whole; the trigram index asked for equality reads the long
+    lists of the common trigrams of every name (350 ms for 50 company names at 1,000,000
+    records).  The comparison is written so that it cannot be used as an index condition.
+    """
+    if connection.vendor != "postgresql":
+        return Q(subject_name__in=names)
+    pieces = reduce(or_, (Q(_name_like(like_pattern(sql_piece(n)))) for n in names))
+    whole = RawSQL(f"({_column('subject_name')} || '') = ANY(%s)", [list(names)], output_field=BooleanField())
+    return pieces & Q(whole)
 
 
 def subject_of_record(record):
@@ -228,10 +251,18 @@ def subjects_search(query, *, limit=SUBJECT_LIMIT, similar=True):
 
 
 def _name_subjects(records, name, limit):
-    """Subjects with a record whose name contains the text: exact names first, then shorter names."""
-    rows = list(records.filter(name_contains(name))
+    """Subjects with a record whose name contains the text: exact names first, then shorter names.
+
+    A long name is looked up in the index by its distinctive end (sql_piece) and each name
+    found is then checked for the whole text here.
+    """
+    piece = sql_piece(name)
+    rows = list(records.filter(name_contains(piece))
                 .values_list("credit_code", "id_number", "subject_name")[:NAME_SCAN_LIMIT + 1])
     truncated = len(rows) > NAME_SCAN_LIMIT
+    if piece != name:
+        matches = name_matcher(name)
+        rows = [row for row in rows if matches(row[2])]
     best = {}
     for code, id_number, subject_name in rows[:NAME_SCAN_LIMIT]:
         subject = Subject.of(code, id_number, subject_name)
@@ -242,80 +273,124 @@ def _name_subjects(records, name, limit):
     return ordered[:limit], truncated or len(ordered) > limit
 
 
-def like_pattern(text):
-    """A LIKE pattern for the text anywhere in a name — or, for one or two characters, at its start.
+def sql_piece(name):
+    """What of a name the database is asked for: at most NAME_PIECE characters before its legal
+    form (营口经济技术开发区恒昌贸易有限公司 → 开发区恒昌贸易, 辽宁达远印务有限公司 → 辽宁达远印务).  The place at the start and
+    the legal form at the end are in most names, and every common trigram in the pattern is a
+    long read of the index (24 ms for one company's full name at 1,000,000 records)."""
+    core = _LEGAL_FORMS.sub("", name)
+    return core[-NAME_PIECE:] if len(core) > SHORT_NAME else name
 
-    Either kind of bracket matches either (（）/ ()).  Two characters hold no trigram, so
-    "anywhere" would read every name; a name that short is a person's or the start of one.
-    """
+
+def name_matcher(name):
+    """name_contains(name) in Python: case-insensitive, either kind of bracket for either."""
+    parts = ("[()（）]" if c in "()（）" else re.escape(c) for c in name)
+    pattern = re.compile("".join(parts), re.IGNORECASE)
+    if len(name) <= SHORT_NAME:
+        return lambda text: pattern.match(text) is not None
+    return lambda text: pattern.search(text) is not None
+
+
+def _escape(text):
+    """Text for a LIKE pattern: its wildcards escaped, either kind of bracket matching either (（）/ ())."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     for bracket in "()（）":
         escaped = escaped.replace(bracket, "_")
-    return f"{escaped}%" if len(text) <= SHORT_NAME else f"%{escaped}%"
+    return escaped
+
+
+def like_pattern(text):
+    """A LIKE pattern for the text anywhere in a name — or, for one or two characters, at its start.
+
+    Two characters hold no trigram, so "anywhere" would read every name; a name that short
+    is a person's or the start of one.
+    """
+    return f"{_escape(text)}%" if len(text) <= SHORT_NAME else f"%{_escape(text)}%"
 
 
 def _column(name):
     return f"{connection.ops.quote_name(Record._meta.db_table)}.{connection.ops.quote_name(name)}"
 
 
-def name_contains(text):
+def _name_like(pattern):
     if connection.vendor == "postgresql":
-        return RawSQL(f"{_column('subject_name')} ILIKE %s", [like_pattern(text)], output_field=BooleanField())
-    return RawSQL(f"{_column('subject_name')} LIKE %s ESCAPE '\\'", [like_pattern(text)],
-                  output_field=BooleanField())
+        # ILIKE folds the case of every name it checks, several times slower than LIKE on Chinese
+        # text (which has no case): only a pattern with Latin letters needs it.
+        operator = "ILIKE" if any("a" <= c.lower() <= "z" for c in pattern) else "LIKE"
+        return RawSQL(f"{_column('subject_name')} {operator} %s", [pattern], output_field=BooleanField())
+    return RawSQL(f"{_column('subject_name')} LIKE %s ESCAPE '\\'", [pattern], output_field=BooleanField())
 
 
-# Words of a company's legal form say nothing about which company it is, and their trigrams are in
-# most names: left out of the similarity query, they no longer make it read most of the index.
-_LEGAL_FORMS = re.compile(r"(股份有限公司|有限责任公司|有限公司|分公司|公司|商店|经营部|门市部|工作室|合作社)$")
+def name_contains(text):
+    return _name_like(like_pattern(text))
+
+
+# Words of a company's legal form say nothing about which company it is, and they are in most names.
+_LEGAL_FORMS = re.compile(r"(股份有限公司|有限责任公司|有限公司|股份公司|分公司|公司|商店|经营部|门市部|工作室|合作社)$")
 
 
 def similarity_core(name):
+    """The name without spaces and its legal form (有限公司 …), unless that leaves too little."""
     core = _LEGAL_FORMS.sub("", name.replace(" ", ""))
-    return core if len(core) >= SHORT_NAME + 1 else name
+    return core if len(core) > SHORT_NAME else name.replace(" ", "")
+
+
+def _pairs(text):
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def name_similarity(core, name):
+    """The share of the core's character pairs found in the name (1.0: the name holds the core whole)."""
+    wanted = _pairs(core)
+    return len(wanted & _pairs(name.replace(" ", ""))) / len(wanted) if wanted else 0.0
+
+
+def _windows(core):
+    """The core's distinct three-character pieces, the last SIMILAR_WINDOWS of them.
+
+    A company name reads place, trade name, trade (营口经济技术开发区 · 恒昌 · 贸易): its end tells
+    companies apart, its start is shared by thousands, and each piece found in many names
+    costs a long read of the index (30 ms each for the pieces of 营口经济技术开发区 at 1,000,000).
+    """
+    pieces = list(dict.fromkeys(core[i:i + 3] for i in range(len(core) - 2)))
+    if len(pieces) > 2:
+        pieces = pieces[1:]  # the first piece is all place name
+    return pieces[-SIMILAR_WINDOWS:]
 
 
 def _similar_subjects(records, name, limit, scope):
+    """Subjects whose names share most of the name's character pairs (a typo, a missing 市, another legal form).
+
+    Candidates are names holding any of the name's last three-character pieces (_windows),
+    each piece read through the trigram index and capped (a piece found in many names adds
+    only SIMILAR_PER_WINDOW of them); they are scored in Python by name_similarity.
+    pg_trgm's word similarity (<%) was tried first: a name starting with a common place name
+    made every name with that start a candidate (seconds at 1,000,000 records).
+    SQLite does the same without an index.
+    """
     core = similarity_core(name)
-    if connection.vendor == "postgresql":
-        column = _column("subject_name")
-        rows = (records.filter(RawSQL(f"%s <%% {column}", [core], output_field=BooleanField()))
-                .annotate(similarity=RawSQL(f"word_similarity(%s, {column})", [core]))
-                .order_by("-similarity")
-                .values_list("credit_code", "id_number", "subject_name", "similarity")[:NAME_SCAN_LIMIT])
-        with transaction.atomic():  # the threshold of <% for this query only
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                               [str(SIMILARITY_THRESHOLD)])
-            rows = list(rows)
+    windows = _windows(core)
+    if not windows:
+        return []
+    fields = ("credit_code", "id_number", "subject_name")
+    if connection.features.supports_slicing_ordering_in_compound:
+        parts = [records.filter(_name_like(f"%{_escape(w)}%")).values_list(*fields)[:SIMILAR_PER_WINDOW]
+                 for w in windows]
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     else:
-        rows = _sqlite_similar_rows(records, core)
+        rows = (records.filter(reduce(or_, (_name_like(f"%{_escape(w)}%") for w in windows)))
+                .values_list(*fields)[:SIMILAR_PER_WINDOW * len(windows)])
     best = {}
-    for code, id_number, subject_name, similarity in rows:
-        subject = Subject.of(code, id_number, subject_name)
-        best[subject] = max(similarity, best.get(subject, 0))
+    for code, id_number, subject_name in rows:
+        score = name_similarity(core, subject_name)
+        if score >= SIMILARITY_THRESHOLD:
+            subject = Subject.of(code, id_number, subject_name)
+            best[subject] = max(score, best.get(subject, 0))
     ordered = sorted(best, key=lambda s: -best[s])[:limit]
     found = summaries(ordered, scope=scope)
     for summary in found:
         summary.similarity = round(best[summary.subject], 2)
     return found
-
-
-def _pairs(text):
-    text = text.replace(" ", "")
-    return {text[i:i + 2] for i in range(len(text) - 1)} or {text}
-
-
-def _sqlite_similar_rows(records, name):
-    """Candidates sharing a character pair with the name, scored by the share of the name's pairs they hold."""
-    pairs = sorted(_pairs(name))[:12]
-    rows = (records.filter(reduce(or_, (Q(subject_name__contains=p) for p in pairs)))
-            .values_list("credit_code", "id_number", "subject_name")[:NAME_SCAN_LIMIT])
-    wanted = _pairs(name)
-    for code, id_number, subject_name in rows:
-        score = len(wanted & _pairs(subject_name)) / len(wanted)
-        if score >= SQLITE_SIMILARITY:
-            yield code, id_number, subject_name, score
 
 
 def summaries(subjects, *, scope=None):
@@ -454,7 +529,8 @@ def facts_by_field(field_name, values, *, scope):
         return {}
     penalty_data = Case(When(category_id__in=scope.ids_of_schema("penalty"), then=F("data")), default=Value(""),
                          output_field=TextField())
-    rows = (searchable_records(scope).filter(**{f"{field_name}__in": values}).exclude(**{field_name: ""})
+    condition = name_equals(values) if field_name == "subject_name" else Q(**{f"{field_name}__in": values})
+    rows = (searchable_records(scope).filter(condition).exclude(**{field_name: ""})
             .annotate(penalty_data=penalty_data)
             .values_list(field_name, "subject_name", "category_id", "record_date", "penalty_data"))
     found = {}

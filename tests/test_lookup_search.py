@@ -86,6 +86,12 @@ def test_an_exact_name_comes_first(dataset):
     assert [s.name for s in result.subjects] == [data.JIANCAI]
 
 
+def test_a_long_name_is_looked_up_by_its_end_and_checked_whole(dataset):
+    assert [s.name for s in search(NAME, data.HENGCHANG, similar=False).subjects] == [data.HENGCHANG]
+    assert search(NAME, "北京市恒昌贸易有限公司", similar=False).subjects == []  # same end, another start
+    assert [s.name for s in search(NAME, "营口市恒昌贸易").subjects] == [data.HENGCHANG]
+
+
 def test_a_name_matches_whichever_brackets_were_typed(dataset):
     for typed in ("顺达物流(集团)", "顺达物流（集团）"):
         assert [s.name for s in search(NAME, typed).subjects] == [data.SHUNDA]
