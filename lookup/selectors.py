@@ -9,8 +9,8 @@ record belongs to exactly one subject and nothing is merged by guesswork
 (two records with the same name but different codes are two subjects).
 
 Indexes (lookup migration 0002): credit_code and id_number (partial, non-empty),
-subject_name with pg_trgm's GIN on PostgreSQL (ILIKE substring and word
-similarity), a plain index on SQLite (exact names; substrings scan).
+subject_name with pg_trgm's GIN on PostgreSQL (LIKE '%…%' for substrings, exact
+and similar names), a plain index on SQLite (exact names; substrings scan).
 """
 
 import datetime

@@ -251,3 +251,22 @@ def test_the_report_date_cannot_be_in_the_future(client, users, dataset):
     url = reverse("lookup_report", args=[anchor(credit_code=data.HENGCHANG_CODE), "pdf"])
     assert client.get(url, {"as_of": tomorrow.isoformat()}).status_code == 400
     assert not LookupAudit.objects.exists()
+
+
+def test_lookup_pages_have_no_inline_script_or_style(client, users, dataset, job):
+    from .test_security import inline_code
+
+    client.force_login(users["office"])
+    record_id = anchor(credit_code=data.HENGCHANG_CODE)
+    mine = BatchCheck.objects.create(user=users["office"], file="lookup/batch/x.xlsx", original_name="x.xlsx",
+                                     as_of=timezone.localdate(), total_rows=10)
+    pages = [
+        client.get(reverse("lookup_search")), client.post(reverse("lookup_search"), {"q": "市恒昌"}),
+        client.post(reverse("lookup_search"), {"q": "营口恒昌贸易公司"}),  # similar names
+        client.get(reverse("lookup_profile", args=[record_id])), client.get(reverse("lookup_record", args=[record_id])),
+        client.get(reverse("lookup_batch")), client.get(reverse("lookup_batch_detail", args=[mine.pk])),
+        client.get(reverse("lookup_batch_progress", args=[mine.pk])),
+    ]
+    for response in pages:
+        assert response.status_code == 200
+        assert inline_code(response.content.decode()) == [], response.request["PATH_INFO"]

@@ -4,9 +4,9 @@ reporting.Record deliberately has no single-column indexes (its uploads are tune
 for COPY); the lookup needs three, so they live here, where the need is:
 
 - credit_code and id_number: partial btree indexes (non-empty values only);
-- subject_name: on PostgreSQL a GIN index with pg_trgm's gin_trgm_ops (ILIKE '%…%',
-  word similarity <%, equality); on SQLite, which has no trigrams, a plain index
-  (exact names; a substring search scans).
+- subject_name: on PostgreSQL a GIN index with pg_trgm's gin_trgm_ops (LIKE / ILIKE
+  '%…%' for substrings and similar names); on SQLite, which has no trigrams, a plain
+  index (exact names; a substring search scans).
 
 Created CONCURRENTLY on PostgreSQL (the migration is not atomic), so a large table
 stays writable while they are built.  The models do not declare them: reporting's
