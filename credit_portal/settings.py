@@ -42,6 +42,11 @@ INSTALLED_APPS = [
     "bulletins",
     "notices",
     "lookup",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
+    "exports",
+    "disclosure",
 ]
 
 # Static files leave at WhiteNoise: the middleware below it only sees pages and downloads.
@@ -247,6 +252,33 @@ CONTENT_SECURITY_POLICY = {
 DEFAULT_EXCEPTION_REPORTER_FILTER = "credit_portal.errors.ReporterFilter"
 
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+
+# Cache: throttling counters (API, public pages) and the public pages' cache.  Every web process must
+# share one, so production sets CACHE_URL (e.g. redis://redis:6379/2); without it each process keeps
+# its own in memory, which is right for `make run` and the tests.
+_cache_url = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url, "TIMEOUT": 300}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "credit-portal"}
+    )
+}
+
+# --- submission API (api/, Django REST framework; schema by drf-spectacular) ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "信用信息报送平台 数据报送接口",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DisclosureConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "disclosure"
+    verbose_name = "双公示信息公示"
