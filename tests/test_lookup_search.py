@@ -143,8 +143,11 @@ def test_credit_lookup_json_contract(dataset):
     result = cli("--code", data.HENGCHANG_CODE)
     assert result["query"] == {"code": data.HENGCHANG_CODE}
     [subject] = result["subjects"]
+    assert set(subject) == {"name", "credit_code", "records"}
     assert (subject["name"], subject["credit_code"]) == (data.HENGCHANG, data.HENGCHANG_CODE)
-    assert subject["marks"]["blacklisted"] is True and subject["marks"]["penalties_in_publicity"] == 1
+    [detailed] = cli("--code", data.HENGCHANG_CODE, "--details")["subjects"]
+    assert detailed["marks"]["blacklisted"] is True and detailed["marks"]["penalties_in_publicity"] == 1
+    assert detailed["records"] == subject["records"]
     assert cli("--id-number", data.PERSON_ID)["query"] == {"id_number": data.PERSON_ID}
 
 

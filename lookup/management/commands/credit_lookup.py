@@ -26,9 +26,12 @@ class Command(BaseCommand):
         which.add_argument("--name", help="名称或名称的一部分")
         parser.add_argument("--similar", action="store_true", help="按名称查询时，另列名称相近的主体（模糊匹配）")
         parser.add_argument("--as-of", help="信息截止日期 YYYY-MM-DD（默认今天），用于判断黑名单和公示期")
+        parser.add_argument("--details", action="store_true",
+                            help="JSON 中每个主体另加证件号码（id_number）和标记（marks）；默认只有约定的三个键")
         parser.add_argument("--json", action="store_true", help="最后一行输出 JSON")
 
-    def handle(self, *args, code=None, id_number=None, name=None, similar=False, as_of=None, json=False, **options):
+    def handle(self, *args, code=None, id_number=None, name=None, similar=False, as_of=None, details=False,
+               json=False, **options):
         mode, text = (CODE, code) if code is not None else (ID_NUMBER, id_number) if id_number is not None else (
             NAME, name)
         try:
@@ -40,9 +43,9 @@ class Command(BaseCommand):
                                          similar=similar and mode == NAME)
         subjects = [_subject_json(s, day) for s in result.subjects]
         self._describe(query, subjects, result)
-        data = {"query": query.as_json(), "subjects": subjects}
+        data = {"query": query.as_json(), "subjects": [_contract(s, details) for s in subjects]}
         if similar and mode == NAME:
-            data["similar_subjects"] = [_subject_json(s, day) for s in result.similar]
+            data["similar_subjects"] = [_contract(_subject_json(s, day), details) for s in result.similar]
         if json:
             self.stdout.write(_dumps(data))
 
@@ -89,6 +92,13 @@ def _subject_json(summary, as_of):
             for item in items
         ],
     }
+
+
+def _contract(subject, details):
+    """The subject as the --json contract has it: name, credit_code, records (and with --details more)."""
+    if details:
+        return subject
+    return {key: subject[key] for key in ("name", "credit_code", "records")}
 
 
 def _dumps(data):
