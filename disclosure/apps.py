@@ -5,3 +5,6 @@ class DisclosureConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "disclosure"
     verbose_name = "双公示信息公示"
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (connects the report status signal)

@@ -1,3 +1,14 @@
+from django.urls import path
+
+from . import views
+
 app_name = "disclosure"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("search/", views.search, name="search"),
+    path("xuke/", views.licenses, name="xuke"),
+    path("xuke/<int:record_id>/", views.license_detail, name="xuke_detail"),
+    path("chufa/", views.penalties, name="chufa"),
+    path("chufa/<int:record_id>/", views.penalty_detail, name="chufa_detail"),
+]
