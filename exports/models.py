@@ -1,0 +1,75 @@
+"""The export log: every national-format export (归集) and what went out in it."""
+
+from django.conf import settings
+from django.db import models
+
+from reporting.fields import BytewiseCharField
+from reporting.models import Category, Unit
+
+
+class ExportRun(models.Model):
+    """One export_disclosure run: its range, form, the file it wrote (name and SHA-256) and who ran it."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV（UTF-8）"
+        XLSX = "xlsx", "Excel（xlsx）"
+
+    class Headers(models.TextChoices):
+        CODE = "code", "字段代码（XK_…/CF_…）"
+        ZH = "zh", "中文字段名"
+
+    category = models.ForeignKey(Category, verbose_name="类别", on_delete=models.PROTECT, related_name="+")
+    period_from = models.DateField("起始月份")
+    period_through = models.DateField("截止月份")
+    format = models.CharField("格式", max_length=4, choices=Format.choices)
+    headers = models.CharField("表头", max_length=4, choices=Headers.choices, default=Headers.CODE)
+    since_last = models.BooleanField("仅导出上次以来的变化", default=False)
+    rows = models.PositiveIntegerField("导出条数", default=0)
+    withdrawn = models.PositiveIntegerField("已删除的记录数", default=0,
+                                            help_text="此前导出过、现已被更正删除的记录（不在文件中，逐条记在导出明细里）")
+    sha256 = models.CharField("文件 SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField("文件大小（字节）", default=0)
+    file_name = models.CharField("文件", max_length=500)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+", help_text="空表示命令行")
+    created_at = models.DateTimeField("导出时间", auto_now_add=True, db_index=True)
+    seconds = models.FloatField("耗时（秒）", default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "归集导出记录"
+        verbose_name_plural = "归集导出记录"
+
+    def __str__(self):
+        return f"{self.category} {self.period_from:%Y-%m}—{self.period_through:%Y-%m}（{self.rows} 条）"
+
+    @property
+    def who(self):
+        return str(self.user) if self.user_id else "命令行"
+
+
+class ExportedRecord(models.Model):
+    """What went out: one record of one run, by identity (unit, 文书号; the category is the run's) and content.
+
+    `content_key` is the first 64 bits of the MD5 of the record's stored content (its JSON text); NULL
+    marks a withdrawal: a record that went out before and has since been deleted by a correction.
+    The latest row of an identity is its state on the provincial platform (exports.services).
+
+    Written by COPY, up to a million rows a run: no foreign-key checks (one query per row on
+    PostgreSQL) and no index (runs are only ever read whole, by a scan).
+    """
+
+    run = models.ForeignKey(ExportRun, verbose_name="导出", on_delete=models.CASCADE, related_name="records",
+                            db_index=False, db_constraint=False)
+    unit = models.ForeignKey(Unit, verbose_name="单位", on_delete=models.PROTECT, related_name="+", db_index=False,
+                             db_constraint=False)
+    period = models.DateField("月份")
+    doc_number = BytewiseCharField("文书号", max_length=100)
+    content_key = models.BigIntegerField("内容摘要", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "归集导出明细"
+        verbose_name_plural = "归集导出明细"
+
+    def __str__(self):
+        return f"{self.doc_number}（{'已删除' if self.content_key is None else '导出'}）"

@@ -1,0 +1,478 @@
+"""National-format export (归集): accepted licenses or penalties of a range of months, all units, one file.
+
+`export_disclosure(...)` is the one entry point (the CLI and the office page are doors to it):
+
+- **What**: records of `category` in reports that are accepted (已通过) now, for months `period_from`
+  to `period_through`, every unit; ordered by month, unit code, row number, record id.
+- **How**: the standard's layout (exports.national): its field codes (or Chinese names) as headers,
+  its code values, empty columns for the fields we do not hold; CSV (UTF-8, no BOM) or xlsx.
+- **Reproducible**: the same data give the same bytes (no timestamps in the file, fixed zip dates);
+  the run's SHA-256 is logged.
+- **Log**: an ExportRun row, and an ExportedRecord row per record that went out (unit, 文书号, month,
+  content key): the ledger `since_last` reads.
+- **since_last**: a record goes out when its identity (unit + category + 文书号, unique per unit and
+  category) has never gone out, or its content differs from what went out last for that identity
+  (a month reopened and corrected goes out again: its corrected records only).  A record that went
+  out and has since been deleted (no record with that identity exists any more) is *withdrawn*: it
+  cannot be in the file (the layout has no deletion mark), so it is counted on the run, written to
+  the ledger with no content key, and listed by the CLI; if it comes back it goes out again.
+  Records of a month that is reopened right now are neither sent nor withdrawn: they wait.
+- **Consistency**: one REPEATABLE READ snapshot for the whole run, and a PostgreSQL advisory lock per
+  category, so two exports of a category run one after the other (the second sees the first's ledger).
+  The file is written under a temporary name and renamed into place before the log commits: a failed
+  run leaves no file and no log, and a file is never logged without existing.
+- **Streamed**: a server-side cursor per report, rows written as they come; text is built and encoded
+  in this thread while another hashes (CSV) or deflates (xlsx) and writes.  Memory stays flat.
+"""
+
+import csv
+import datetime
+import decimal
+import hashlib
+import io
+import os
+import queue
+import re
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from django.db import DatabaseError, connection, transaction
+
+from reporting.exports import sanitize_csv
+from reporting.models import Category, MonthlyReport, Record, ReportStatus
+
+from . import national, xlsx
+from .models import ExportedRecord, ExportRun
+from .xlsx import StreamingWorkbook
+
+FORMATS = ("csv", "xlsx")
+HEADER_STYLES = ("code", "zh")
+FETCH_ROWS = 2000
+LEDGER_ROWS = 5000
+WITHDRAWN_LISTED = 1000
+_LOCK_NAMESPACE = 0x4558  # "EX"
+
+# A value starting with a formula character, seen in a record's JSON text (tab and CR escaped):
+# only such rows go through the per-cell sanitiser.
+_FORMULA_IN_JSON = re.compile(r'":"(?:[=+\-@]|\\[tr])')
+# Text that needs XML escaping or care (escapes of any kind, markup characters).
+_NOT_PLAIN_XML = re.compile(r"[&<>\\]")
+
+
+class ExportError(Exception):
+    """A refused export; the message is Chinese and meant for the user."""
+
+
+@dataclass
+class ExportResult:
+    run: ExportRun
+    rows: int
+    path: Path
+    withdrawn: list = field(default_factory=list)  # the first WITHDRAWN_LISTED as {"unit", "period", "doc_number"}
+
+
+def export_disclosure(*, category, period_from, period_through, fmt, path, headers="code", since_last=False,
+                      user=None):
+    """Write the export to `path` and log it; returns an ExportResult.  Raises ExportError for bad arguments."""
+    layout = _layout(category)
+    period_from, period_through = period_from.replace(day=1), period_through.replace(day=1)
+    if period_from > period_through:
+        raise ExportError(f"起始月份（{period_from:%Y-%m}）不能晚于截止月份（{period_through:%Y-%m}）。")
+    if fmt not in FORMATS:
+        raise ExportError(f"不支持的格式“{fmt}”，应为 csv 或 xlsx。")
+    if headers not in HEADER_STYLES:
+        raise ExportError(f"不支持的表头方式“{headers}”，应为 code（字段代码）或 zh（中文字段名）。")
+    path = Path(path).resolve()
+    if not path.parent.is_dir():
+        raise ExportError(f"输出目录不存在：{path.parent}")
+    category_obj = Category.objects.get(code=layout.category)
+    started = time.monotonic()
+    with _category_lock(category_obj.pk), _snapshot():
+        reports = list(
+            MonthlyReport.objects.filter(status=ReportStatus.ACCEPTED, period__gte=period_from,
+                                         period__lte=period_through)
+            .order_by("period", "unit__code").values_list("pk", "unit_id", "period")
+        )
+        if since_last:
+            _latest_state_table(category_obj.pk)
+        withdrawn = _withdrawn(category_obj.pk, period_from, period_through) if since_last else []
+        tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)
+        try:
+            with tmp:
+                records = _records(reports, category_obj.pk, since_last)
+                total = _count(reports, category_obj.pk, since_last) if fmt == "xlsx" else None
+                rows, digest, ledger = _write(tmp, layout, fmt, headers, records, total)
+            size = os.path.getsize(tmp.name)
+            run = ExportRun.objects.create(
+                category=category_obj, period_from=period_from, period_through=period_through, format=fmt,
+                headers=headers, since_last=since_last, rows=rows, withdrawn=len(withdrawn), sha256=digest,
+                size=size, file_name=str(path), user=user, seconds=round(time.monotonic() - started, 3),
+            )
+            _ledger_write(run.pk, ledger, withdrawn)
+            if since_last:
+                _drop_state_table()
+            os.replace(tmp.name, path)
+        except BaseException:
+            Path(tmp.name).unlink(missing_ok=True)
+            raise
+    listed = [{"unit": unit, "period": period.strftime("%Y-%m"), "doc_number": doc}
+              for _, unit, period, doc in withdrawn[:WITHDRAWN_LISTED]]
+    return ExportResult(run=run, rows=rows, path=path, withdrawn=listed)
+
+
+def _layout(category):
+    try:
+        return national.LAYOUTS[category]
+    except KeyError:
+        raise ExportError(f"不支持的类别“{category}”，应为 admin_license（行政许可）或 admin_penalty（行政处罚）。") from None
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+@contextmanager
+def _category_lock(category_id):
+    """Exports of one category run one at a time (PostgreSQL); taken before the snapshot, as in rankings."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, category_id])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, category_id])
+        except DatabaseError:
+            connection.close()  # the lock ends with the session
+
+
+@contextmanager
+def _snapshot():
+    """One transaction; on PostgreSQL one REPEATABLE READ snapshot (unless a caller's transaction is open)."""
+    outer = connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        elif connection.vendor == "sqlite":
+            _sqlite_functions()
+        yield
+
+
+def _content_key_sql():
+    """SQL for a record's content key: the first 64 bits of MD5(data), signed (content_key in Python)."""
+    if connection.vendor == "postgresql":
+        return "('x' || substr(md5(r.data), 1, 16))::bit(64)::bigint"
+    return "export_content_key(r.data)"
+
+
+def content_key(data_text):
+    return int.from_bytes(hashlib.md5(data_text.encode()).digest()[:8], "big", signed=True)
+
+
+def _sqlite_functions():
+    connection.ensure_connection()
+    connection.connection.create_function("export_content_key", 1, content_key, deterministic=True)
+
+
+def _changed(since_last):
+    if not since_last:
+        return ""
+    return (f" AND NOT EXISTS (SELECT 1 FROM export_latest s WHERE s.unit_id = r.unit_id"
+            f" AND s.doc_number = r.doc_number AND s.content_key = {_content_key_sql()})")
+
+
+def _count(reports, category_id, since_last):
+    """How many records _records will give (the same snapshot): an xlsx states its sheets' sizes up front."""
+    sql = (f"SELECT COUNT(*) FROM {Record._meta.db_table} r WHERE r.report_id = %s AND r.category_id = %s"
+           f"{_changed(since_last)}")
+    total = 0
+    with connection.cursor() as cursor:
+        for report_id, _, _ in reports:
+            cursor.execute(sql, [report_id, category_id])
+            total += cursor.fetchone()[0]
+    return total
+
+
+def _records(reports, category_id, since_last):
+    """(unit_id, period, doc_number, data JSON text, content key) of every record to export, in order."""
+    sql = (f"SELECT r.doc_number, r.data, {_content_key_sql()} FROM {Record._meta.db_table} r "
+           f"WHERE r.report_id = %s AND r.category_id = %s{_changed(since_last)} ORDER BY r.row_number, r.id")
+    for report_id, unit_id, period in reports:
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, [report_id, category_id])
+            while chunk := cursor.fetchmany(FETCH_ROWS):
+                for doc, data, key_value in chunk:
+                    yield unit_id, period, doc, data, key_value
+
+
+def _latest_state_table(category_id):
+    """export_latest: per identity (unit, 文书号) the last ledger row of the category — what the platform has."""
+    ledger, runs = ExportedRecord._meta.db_table, ExportRun._meta.db_table
+    temp = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS export_latest")
+        cursor.execute(
+            f"CREATE TEMP TABLE export_latest{temp} AS "
+            f"SELECT e.unit_id, e.doc_number, e.period, e.content_key FROM {ledger} e "
+            f"JOIN (SELECT l.unit_id, l.doc_number, MAX(l.run_id) AS run_id FROM {ledger} l "
+            f"      WHERE l.run_id IN (SELECT id FROM {runs} WHERE category_id = %s) "
+            f"      GROUP BY l.unit_id, l.doc_number) m "
+            f"ON m.unit_id = e.unit_id AND m.doc_number = e.doc_number AND m.run_id = e.run_id",
+            [category_id],
+        )
+        cursor.execute("CREATE INDEX export_latest_identity ON export_latest (unit_id, doc_number)")
+        cursor.execute("ANALYZE export_latest")
+
+
+def _drop_state_table():
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS export_latest")
+
+
+def _withdrawn(category_id, period_from, period_through):
+    """Identities that went out (and were not withdrawn since) of months in the range, of which no record exists
+    any more: deleted by a correction.  [(unit_id, unit code, period, 文书号)] in month, unit, 文书号 order."""
+    records = Record._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.unit_id, u.code, s.period, s.doc_number FROM export_latest s "
+            f"JOIN reporting_unit u ON u.id = s.unit_id "
+            f"WHERE s.content_key IS NOT NULL AND s.period >= %s AND s.period <= %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {records} r WHERE r.unit_id = s.unit_id AND r.category_id = %s "
+            f"                AND r.doc_number = s.doc_number) "
+            f"ORDER BY s.period, u.code, s.doc_number",
+            [period_from, period_through, category_id],
+        )
+        return [(unit_id, code, _as_date(period), doc) for unit_id, code, period, doc in cursor.fetchall()]
+
+
+def _as_date(value):
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
+
+
+# --- converting -------------------------------------------------------------------------
+
+
+class _Converter:
+    """A record's stored values (JSON text) as the standard's row: codes mapped, amounts plain, blanks for
+    fields we do not hold."""
+
+    def __init__(self, layout):
+        self.keys = [c.key for c in layout.columns]
+        self.coded = [(i, c.codes) for i, c in enumerate(layout.columns) if c.kind == national.CODE]
+        self.amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
+
+    def __call__(self, data):
+        get = data.get
+        row = [get(key, "") if key else "" for key in self.keys]
+        for i, codes in self.coded:
+            value = row[i]
+            if value:
+                row[i] = codes.get(value, value)
+        for i in self.amounts:
+            row[i] = amount_text(row[i])
+        return row
+
+
+def amount_text(value):
+    """An amount as a plain decimal (0.5, 12, 0.000001): never an exponent, never a trailing .0."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    if number.is_integer():
+        return str(int(number))
+    text = repr(number)
+    return format(decimal.Decimal(text), "f") if "e" in text else text
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+class _Sink(threading.Thread):
+    """Hashes and writes byte chunks from its own thread (hashlib and file writes release the GIL)."""
+
+    def __init__(self, fileobj):
+        super().__init__(name="export-write", daemon=True)
+        self.fileobj = fileobj
+        self.sha = hashlib.sha256()
+        self.chunks = queue.Queue(maxsize=8)
+        self.error = None
+
+    def run(self):
+        while (chunk := self.chunks.get()) is not None:
+            if self.error is None:
+                try:
+                    self.sha.update(chunk)
+                    self.fileobj.write(chunk)
+                except BaseException as exc:
+                    self.error = exc
+
+    def put(self, chunk):
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(chunk)
+
+    def close(self):
+        self.chunks.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.sha.hexdigest()
+
+
+class _Ledger:
+    """What went out, kept compactly (four columns of small values) in a temporary file until the run is logged."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.count = 0
+
+    def add(self, unit_id, period, doc, key):
+        self.file.write(f"{unit_id}\t{period.isoformat()}\t{_copy_escape(doc)}\t{key}\n")
+        self.count += 1
+
+    def rows(self):
+        self.file.seek(0)
+        for line in self.file:
+            unit_id, period, doc, key = line.rstrip("\n").split("\t")
+            yield unit_id, period, doc, key
+
+
+def _copy_escape(text):
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+_COPY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+_COPY_ESCAPED = re.compile(r"\\(.)")
+
+
+def _copy_unescape(text):
+    return _COPY_ESCAPED.sub(lambda m: _COPY_ESCAPES[m.group(1)], text) if "\\" in text else text
+
+
+def _write(fileobj, layout, fmt, headers, records, total):
+    """Write the file; returns (rows, SHA-256 of the file, ledger)."""
+    if fmt == "csv":
+        return _write_csv(fileobj, layout, layout.headers(headers), records)
+    return _write_xlsx(fileobj, layout, layout.headers(headers), records, total)
+
+
+def _write_csv(fileobj, layout, header, records):
+    convert = _Converter(layout)
+    ledger = _Ledger()
+    sink = _Sink(fileobj)
+    sink.start()
+    rows = 0
+    try:
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        out.writerow(header)
+        batch = []
+        for unit_id, period, doc, data, key in records:
+            row = convert(orjson.loads(data))
+            if _FORMULA_IN_JSON.search(data):
+                row = [sanitize_csv(value) for value in row]
+            batch.append(row)
+            ledger.add(unit_id, period, doc, key)
+            if len(batch) == FETCH_ROWS:
+                rows += _flush_csv(out, buffer, batch, sink)
+                batch = []
+        rows += _flush_csv(out, buffer, batch, sink)
+    finally:
+        digest = sink.close()
+    return rows, digest, ledger
+
+
+def _flush_csv(out, buffer, batch, sink):
+    out.writerows(batch)
+    sink.put(buffer.getvalue().encode())
+    buffer.seek(0)
+    buffer.truncate()
+    return len(batch)
+
+
+def _write_xlsx(fileobj, layout, header, records, total):
+    convert = _Converter(layout)
+    ledger = _Ledger()
+    amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
+    book = StreamingWorkbook(fileobj, sheet_name=layout.name, total_rows=total, numeric=amounts,
+                             max_rows=xlsx.MAX_SHEET_ROWS)
+    try:
+        book.start(header)
+        for unit_id, period, doc, data, key in records:
+            book.append(convert(orjson.loads(data)), plain=_NOT_PLAIN_XML.search(data) is None)
+            ledger.add(unit_id, period, doc, key)
+        book.close()
+    except BaseException:
+        book.abort()
+        raise
+    fileobj.flush()
+    return book.rows, _file_sha256(fileobj.name), ledger
+
+
+def _file_sha256(name):
+    sha = hashlib.sha256()
+    with open(name, "rb") as f:
+        while chunk := f.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+# --- the log ----------------------------------------------------------------------------
+
+
+def _ledger_write(run_id, ledger, withdrawn):
+    """The run's ledger: COPY on PostgreSQL, bulk_create in batches elsewhere."""
+    table = ExportedRecord._meta.db_table
+    columns = ("run_id", "unit_id", "period", "doc_number", "content_key")
+    if connection.vendor == "postgresql":
+        ledger.file.seek(0)
+        prefix = f"{run_id}\t"
+        with connection.cursor() as cursor:
+            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", _Prefixed(ledger.file, prefix))
+            if withdrawn:
+                text = "".join(f"{prefix}{unit_id}\t{period.isoformat()}\t{_copy_escape(doc)}\t\\N\n"
+                               for unit_id, _, period, doc in withdrawn)
+                cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
+        return
+    batch = []
+    for unit_id, period, doc, key in ledger.rows():
+        batch.append(ExportedRecord(run_id=run_id, unit_id=int(unit_id), period=datetime.date.fromisoformat(period),
+                                    doc_number=_copy_unescape(doc),
+                                    content_key=int(key)))
+        if len(batch) == LEDGER_ROWS:
+            ExportedRecord.objects.bulk_create(batch)
+            batch = []
+    batch += [ExportedRecord(run_id=run_id, unit_id=unit_id, period=period, doc_number=doc, content_key=None)
+              for unit_id, _, period, doc in withdrawn]
+    ExportedRecord.objects.bulk_create(batch, batch_size=LEDGER_ROWS)
+
+
+class _Prefixed:
+    """A file read line by line with a prefix on each line, for COPY FROM STDIN."""
+
+    def __init__(self, fileobj, prefix):
+        self.fileobj, self.prefix = fileobj, prefix
+
+    def read(self, size=-1):
+        lines = self.fileobj.readlines(1 << 20)
+        if not lines:
+            return ""
+        prefix = self.prefix
+        return "".join([prefix + line for line in lines])
+
+    readline = read
