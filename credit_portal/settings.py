@@ -273,12 +273,24 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Every refusal as Chinese JSON ({"detail", "code"}), 429 with Retry-After.
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "信用信息报送平台 数据报送接口",
+    "DESCRIPTION": "各信源单位的业务系统报送月度数据：逐条记录、数量、本月无数据、提交、查看状态。中文说明见 /api/v1/docs/。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes /api/v1/ only, whatever other DRF views the portal may grow.
+    "PREPROCESSING_HOOKS": ["api.schema.only_api_v1"],
 }
+# Calls per token (DRF rate: 120/min, 2000/hour …), counted in the Django cache (CACHE_URL).
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="120/min")
+# Bounds on one request: rows in `rows`, bytes of the body (refused with 413 before it is parsed).
+API_MAX_ROWS = env.int("API_MAX_ROWS", default=10_000)
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=20 * 1024 * 1024)
+# How long an Idempotency-Key's response is kept (deleted on the next keyed write after that).
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,19 @@ from reporting.models import MonthlyReport, ReportStatus
 EMPTY = {"records": 0, "count": None, "nil": False}
 
 
+def report_status_data(unit, period, report=None):
+    """The month's state as `--json` prints it (the API's GET answers the same).  Read-only: a month
+    without a report shows as draft and nothing is created."""
+    report = report or existing_report(unit, period)
+    summary = services.report_summary(report) if report else {}
+    return {
+        "status": report.status if report else ReportStatus.DRAFT.value,
+        "url": (report or MonthlyReport(unit=unit, period=period)).get_absolute_url(),
+        "on_time": report.on_time if report else None,
+        "categories": {c.code: summary.get(c.code, EMPTY) for c in unit.categories()},
+    }
+
+
 class Command(ReportCommand):
     help = (
         "查看单位某月报表的状态。--json 输出一行："
@@ -28,13 +41,7 @@ class Command(ReportCommand):
             self.print_table(unit, period, report, status)
 
     def status(self, unit, period, report):
-        summary = services.report_summary(report) if report else {}
-        return {
-            "status": report.status if report else ReportStatus.DRAFT.value,
-            "url": (report or MonthlyReport(unit=unit, period=period)).get_absolute_url(),
-            "on_time": report.on_time if report else None,
-            "categories": {c.code: summary.get(c.code, EMPTY) for c in unit.categories()},
-        }
+        return report_status_data(unit, period, report)
 
     def print_table(self, unit, period, report, status):
         label = ReportStatus(status["status"]).label
