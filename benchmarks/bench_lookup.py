@@ -69,7 +69,7 @@ def _subjects():
 
 
 def _index_migration():
-    return importlib.import_module("lookup.migrations.0002_record_search_indexes")
+    return importlib.import_module("lookup.migrations.0003_partial_search_indexes")
 
 
 def seed():
