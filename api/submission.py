@@ -220,6 +220,14 @@ def rows_table(schema, rows):
     if table.errors:
         return table
     columns = [f for f in schema.fields if f.key in used]
+    # The upload takes a row right below the header whose cells are mostly header texts for a second header
+    # row (the national templates have one) and skips it: here that would drop a row without a word.
+    for number, values in enumerate(prepared[:2], start=1):
+        if len(header_columns(schema, [values.get(f.key, "") for f in columns])) * 2 >= len(columns):
+            table.errors.append({"row": number, "column": None,
+                                 "message": "该行的取值大多是表头文字或字段代码，像是表头行，请去掉"})
+    if table.errors:
+        return table
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([f.header for f in columns])

@@ -57,7 +57,7 @@ class LoggedCallMixin:
 def call_log(request, response, *, started, rows, replayed):
     token = getattr(request, "api_token", None)
     data = getattr(response, "data", None)
-    message = data.get("detail") or data.get("message") or "" if isinstance(data, dict) else ""
+    message = (data.get("detail") or data.get("message") or "") if isinstance(data, dict) else ""
     with transaction.atomic():
         ApiCall.objects.create(
             token=token, unit_id=token.unit_id if token else None, method=request.method[:10],

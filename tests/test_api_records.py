@@ -292,3 +292,12 @@ def test_every_call_leaves_one_call_log_row(api):
     assert (call.unit.code, call.token.unit.code, call.client_ip, call.path) == ("D02", "D02", "10.1.2.3", LICENSES)
     assert (refused.status_code, refused.rows_imported) == (422, 0)
     assert refused.message
+
+
+def test_a_row_that_looks_like_a_header_is_refused_rather_than_skipped(api):
+    rows = license_rows(2)
+    rows.insert(0, {key: key for key in rows[0]})  # a system that sent its header line as a row
+    response = api.put(LICENSES, {"mode": "replace", "rows": rows})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["row"] == 1 and "表头" in response.json()["errors"][0]["message"]
+    assert not stored().exists()
