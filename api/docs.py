@@ -6,15 +6,17 @@ import json
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from reporting.models import Category
 from reporting.schemas import CHOICE, CODE, DATE, DECIMAL, ID_NUMBER, TEXT, URL
 
 METHOD_ORDER = ("get", "put", "post", "patch", "delete")
+ERROR_COMPONENT = "Error"
 STATUS_TEXT = {
     "200": "成功", "400": "请求体不是合法的 JSON", "401": "未认证", "404": "未找到", "409": "状态冲突",
-    "413": "请求过大", "422": "无法处理", "429": "请求过于频繁",
+    "405": "方法不支持", "413": "请求过大", "422": "无法处理", "429": "请求过于频繁",
 }
 KIND_TEXT = {TEXT: "文本", CODE: "统一社会信用代码", DATE: "日期", CHOICE: "可选值", DECIMAL: "数字",
              ID_NUMBER: "证件号码", URL: "链接"}
@@ -26,9 +28,11 @@ def api_schema():
     return SchemaGenerator(urlconf="api.schema_urls").get_schema(request=None, public=True)
 
 
-def _type(schema):
+def _type(schema, components=None):
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        target = (components or {}).get(name, {})
+        return _type(target) if "enum" in target else name
     if "allOf" in schema:
         return " / ".join(_type(s) for s in schema["allOf"])
     if "oneOf" in schema:
@@ -52,7 +56,7 @@ def _fields(schema, components, prefix="", depth=0):
     rows = []
     required = set(schema.get("required", ()))
     for name, prop in schema.get("properties", {}).items():
-        rows.append({"name": prefix + name, "type": _type(prop), "required": name in required,
+        rows.append({"name": prefix + name, "type": _type(prop, components), "required": name in required,
                      "description": prop.get("description", ""), "read_only": prop.get("readOnly", False)})
         inner = prop.get("items") or prop.get("additionalProperties")
         if depth < 1 and isinstance(inner, dict) and "$ref" in inner:
@@ -74,19 +78,21 @@ def _operations(document):
                                                                                indent=2)}
                         for name, e in body.get("examples", {}).items()]
             responses = []
-            for status, response in op.get("responses", {}).items():
+            for status, response in sorted(op.get("responses", {}).items()):
                 content = response.get("content", {}).get("application/json", {})
                 schema = content.get("schema", {})
+                is_error = schema.get("$ref", "").endswith(f"/{ERROR_COMPONENT}")
                 responses.append({"status": status, "title": STATUS_TEXT.get(status, ""),
-                                  "description": response.get("description", ""),
-                                  "fields": _fields(schema, components) if schema else []})
+                                  "description": response.get("description", ""), "is_error": is_error,
+                                  "fields": _fields(schema, components) if schema and not is_error else []})
+            parameters = sorted(op.get("parameters", []), key=lambda p: (p["in"] != "path", path.find(f"{{{p['name']}}}")))
             operations.append({
                 "method": method.upper(), "path": path, "id": op.get("operationId", ""),
                 "summary": op.get("summary", ""), "description": op.get("description", ""),
                 "parameters": [{"name": p["name"], "in": {"path": "路径", "header": "请求头", "query": "查询参数"}
                                 .get(p["in"], p["in"]), "required": p.get("required", False),
-                                "type": _type(p.get("schema", {})), "description": p.get("description", "")}
-                               for p in op.get("parameters", [])],
+                                "type": _type(p.get("schema", {}), components), "description": p.get("description", "")}
+                               for p in parameters],
                 "request_fields": _fields(body["schema"], components) if body.get("schema") else [],
                 "examples": examples,
                 "responses": responses,
@@ -115,13 +121,18 @@ def api_docs(request):
     """Read-only: renders the generated schema and the categories' fields."""
     document = api_schema()
     operations = _operations(document)
-    statuses = sorted({r["status"] for op in operations for r in op["responses"]})
+    statuses = sorted({r["status"] for op in operations for r in op["responses"]} | {"405"})
+    components = document.get("components", {}).get("schemas", {})
+    error_fields = _fields({"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}, components)
     return render(request, "api/docs.html", {
         "info": document.get("info", {}),
         "operations": operations,
         "statuses": [{"status": s, "title": STATUS_TEXT.get(s, "")} for s in statuses],
+        "error_fields": error_fields,
         "categories": _categories(),
         "base_url": request.build_absolute_uri("/api/v1/").rstrip("/"),
+        "example_unit": request.user.unit.code if request.user.unit_id else "D02",
+        "example_period": timezone.localdate().strftime("%Y-%m"),
         "max_rows": settings.API_MAX_ROWS,
         "max_mb": settings.API_MAX_BODY_BYTES // (1024 * 1024),
         "throttle_rate": settings.API_THROTTLE_RATE,

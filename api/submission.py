@@ -30,7 +30,7 @@ from .errors import ApiError
 
 Status = ImportBatch.Status
 MODES = {"replace": ImportBatch.Mode.REPLACE, "append": ImportBatch.Mode.APPEND}
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -53,7 +53,7 @@ def period_for(text):
 
 
 def category_for(unit, code):
-    category = Category.objects.filter(code=code).first()
+    category = Category.objects.filter(code__iexact=code).first()
     if category is None:
         raise ApiError(404, f"没有编码为“{code}”的报送类别。", code="category_not_found")
     if not category.is_active or not category.applies_to_kind(unit.kind):

@@ -283,6 +283,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema describes /api/v1/ only, whatever other DRF views the portal may grow.
     "PREPROCESSING_HOOKS": ["api.schema.only_api_v1"],
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # the fields' own Chinese help says what each value means
 }
 # Calls per token (DRF rate: 120/min, 2000/hour …), counted in the Django cache (CACHE_URL).
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="120/min")
