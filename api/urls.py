@@ -22,5 +22,5 @@ urlpatterns = [
     path(REPORT + "/", _slash(views.ReportView)),
     path("v1/schema/", views.SchemaView.as_view(), name="schema"),
     path("v1/docs/", docs.api_docs, name="docs"),
-    re_path(r"^v1/", views.NotFoundView.as_view(), name="not_found"),
+    re_path(r"^", views.NotFoundView.as_view(), name="not_found"),
 ]

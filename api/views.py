@@ -31,10 +31,6 @@ from .throttling import TokenRateThrottle
 logger = logging.getLogger(__name__)
 
 
-class HasToken(IsAuthenticated):
-    pass
-
-
 class LoggedCallMixin:
     """Writes the ApiCall row of every call, refused ones included, after the answer is known.
 
@@ -69,7 +65,7 @@ def call_log(request, response, *, started, rows, replayed):
 
 class ApiView(LoggedCallMixin, APIView):
     authentication_classes = [BearerTokenAuthentication]
-    permission_classes = [HasToken]
+    permission_classes = [IsAuthenticated]
     throttle_classes = [TokenRateThrottle]
     parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
@@ -216,6 +212,6 @@ class SchemaView(LoggedCallMixin, SpectacularJSONAPIView):
     """The OpenAPI 3 schema (JSON): for a signed-in portal user or a token holder, never anonymous."""
 
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
-    permission_classes = [HasToken]
+    permission_classes = [IsAuthenticated]
     throttle_classes = [TokenRateThrottle]
     urlconf = "api.schema_urls"

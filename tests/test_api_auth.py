@@ -118,6 +118,7 @@ def test_the_logged_address_is_the_clients_behind_the_proxy(api):
 
 
 def test_unknown_api_addresses_are_json_404s_and_wrong_methods_405(api):
+    assert api.get("/api/v2/reports").status_code == 404
     response = api.get("/api/v1/nothing/here")
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
     assert "接口文档" in response.json()["detail"]

@@ -82,6 +82,17 @@ def test_admin_issues_a_token_and_shows_it_once(users):
     assert token not in client.get(f"/admin/api/apitoken/{ApiToken.objects.get().pk}/change/").content.decode()
 
 
+def test_admin_issuing_for_a_unit_with_a_token_rotates_it(users, token):
+    client = Client()
+    client.force_login(users["admin"])
+    response = client.post("/admin/api/apitoken/add/", {"unit": Unit.objects.get(code="D02").pk, "note": ""})
+    assert response.status_code == 302
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "原有的 1 个令牌已吊销" in message
+    assert Api(token).get(url()).status_code == 401
+    assert Api(message.rsplit("：", 1)[-1]).get(url()).status_code == 200
+
+
 def test_admin_rotates_and_revokes_with_actions(users, token):
     client = Client()
     client.force_login(users["admin"])
