@@ -123,3 +123,7 @@ def test_two_identical_requests_at_once_import_once(transactional_db, users):
     assert sorted(r.get("Idempotent-Replayed", "") for r in (a, b)) == ["", "true"]
     assert Record.objects.count() == 800 and ImportBatch.objects.count() == 1
     assert sorted(ApiCall.objects.values_list("rows_imported", flat=True)) == [0, 800]
+    # They overlapped: the retry started before the first one finished, and waited for its answer.
+    first, retry = ApiCall.objects.order_by("replayed")
+    first_end, retry_start = first.created_at, retry.created_at - datetime.timedelta(milliseconds=retry.duration_ms)
+    assert retry_start < first_end, (first.duration_ms, retry.duration_ms)
