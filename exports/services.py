@@ -30,6 +30,7 @@ import datetime
 import decimal
 import hashlib
 import io
+import operator
 import os
 import queue
 import re
@@ -45,8 +46,9 @@ from django.db import DatabaseError, connection, transaction
 
 from reporting.exports import sanitize_csv
 from reporting.models import Category, MonthlyReport, Record, ReportStatus
+from reporting.schemas import get_schema
 
-from . import national, xlsx
+from . import national, sql, xlsx
 from .models import ExportedRecord, ExportRun
 from .xlsx import StreamingWorkbook
 
@@ -104,16 +106,26 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
         tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)
         try:
             with tmp:
-                records = _records(reports, category_obj.pk, since_last)
                 total = _count(reports, category_obj.pk, since_last) if fmt == "xlsx" else None
-                rows, digest, ledger = _write(tmp, layout, fmt, headers, records, total)
+                if connection.vendor == "postgresql":
+                    rows, digest = _pg_write(tmp, layout, fmt, headers, reports, category_obj.pk, since_last, total)
+                    ledger = None
+                else:
+                    records = _records(reports, category_obj.pk, since_last)
+                    rows, digest, ledger = _write(tmp, layout, fmt, headers, records, total)
             size = os.path.getsize(tmp.name)
             run = ExportRun.objects.create(
                 category=category_obj, period_from=period_from, period_through=period_through, format=fmt,
-                headers=headers, since_last=since_last, rows=rows, withdrawn=len(withdrawn), sha256=digest,
-                size=size, file_name=str(path), user=user, seconds=round(time.monotonic() - started, 3),
+                headers=headers, since_last=since_last, rows=rows or 0, withdrawn=len(withdrawn), sha256=digest,
+                size=size, file_name=str(path), user=user,
             )
-            _ledger_write(run.pk, ledger, withdrawn)
+            logged = _ledger_write(run.pk, ledger, withdrawn, reports=reports, category_id=category_obj.pk,
+                                   since_last=since_last)
+            if rows is not None and logged != rows:
+                raise RuntimeError(f"export wrote {rows} rows but logged {logged}")
+            run.rows = rows = logged
+            run.seconds = round(time.monotonic() - started, 3)
+            run.save(update_fields=["rows", "seconds"])
             if since_last:
                 _drop_state_table()
             os.replace(tmp.name, path)
@@ -265,14 +277,20 @@ class _Converter:
     """A record's stored values (JSON text) as the standard's row: codes mapped, amounts plain, blanks for
     fields we do not hold."""
 
+    _BLANK = "\x00blank"  # a key no schema has: the columns we do not hold read it
+
     def __init__(self, layout):
-        self.keys = [c.key for c in layout.columns]
+        self.keys = [c.key or self._BLANK for c in layout.columns]
+        self.pick = operator.itemgetter(*self.keys)
         self.coded = [(i, c.codes) for i, c in enumerate(layout.columns) if c.kind == national.CODE]
         self.amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
 
     def __call__(self, data):
-        get = data.get
-        row = [get(key, "") if key else "" for key in self.keys]
+        data[self._BLANK] = ""
+        try:
+            row = list(self.pick(data))
+        except KeyError:  # a record stored before a field was added to its schema
+            row = [data.get(key, "") for key in self.keys]
         for i, codes in self.coded:
             value = row[i]
             if value:
@@ -336,16 +354,26 @@ class _Ledger:
     def __init__(self):
         self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.count = 0
+        self.dates = _Dates()
 
-    def add(self, unit_id, period, doc, key):
-        self.file.write(f"{unit_id}\t{period.isoformat()}\t{_copy_escape(doc)}\t{key}\n")
-        self.count += 1
+    def add_many(self, entries):
+        """(unit_id, period, 文书号, content key) tuples of a chunk of rows."""
+        dates = self.dates
+        self.file.write("".join([f"{unit_id}\t{dates[period]}\t{_copy_escape(doc)}\t{key}\n"
+                                 for unit_id, period, doc, key in entries]))
+        self.count += len(entries)
 
     def rows(self):
         self.file.seek(0)
         for line in self.file:
             unit_id, period, doc, key = line.rstrip("\n").split("\t")
             yield unit_id, period, doc, key
+
+
+class _Dates(dict):
+    def __missing__(self, date):
+        text = self[date] = date.isoformat()
+        return text
 
 
 def _copy_escape(text):
@@ -379,19 +407,22 @@ def _write_csv(fileobj, layout, header, records):
     rows = 0
     try:
         buffer = io.StringIO()
-        out = csv.writer(buffer)
+        out = csv.writer(buffer, lineterminator="\n")  # as PostgreSQL's COPY writes it
         out.writerow(header)
-        batch = []
+        batch, entries = [], []
+        loads, formula_in = orjson.loads, _FORMULA_IN_JSON.search
         for unit_id, period, doc, data, key in records:
-            row = convert(orjson.loads(data))
-            if _FORMULA_IN_JSON.search(data):
+            row = convert(loads(data))
+            if formula_in(data):
                 row = [sanitize_csv(value) for value in row]
             batch.append(row)
-            ledger.add(unit_id, period, doc, key)
+            entries.append((unit_id, period, doc, key))
             if len(batch) == FETCH_ROWS:
                 rows += _flush_csv(out, buffer, batch, sink)
-                batch = []
+                ledger.add_many(entries)
+                batch, entries = [], []
         rows += _flush_csv(out, buffer, batch, sink)
+        ledger.add_many(entries)
     finally:
         digest = sink.close()
     return rows, digest, ledger
@@ -413,15 +444,97 @@ def _write_xlsx(fileobj, layout, header, records, total):
                              max_rows=xlsx.MAX_SHEET_ROWS)
     try:
         book.start(header)
+        entries = []
+        loads, not_plain, append = orjson.loads, _NOT_PLAIN_XML.search, book.append
         for unit_id, period, doc, data, key in records:
-            book.append(convert(orjson.loads(data)), plain=_NOT_PLAIN_XML.search(data) is None)
-            ledger.add(unit_id, period, doc, key)
+            append(convert(loads(data)), plain=not_plain(data) is None)
+            entries.append((unit_id, period, doc, key))
+            if len(entries) == FETCH_ROWS:
+                ledger.add_many(entries)
+                entries = []
+        ledger.add_many(entries)
         book.close()
     except BaseException:
         book.abort()
         raise
     fileobj.flush()
     return book.rows, _file_sha256(fileobj.name), ledger
+
+
+# --- writing on PostgreSQL: the server builds the rows ---------------------------------------
+
+
+def _pg_write(fileobj, layout, fmt, headers, reports, category_id, since_last, total):
+    """Write the file from rows PostgreSQL builds; returns (rows written or None when uncounted, SHA-256)."""
+    schema_keys = [f.key for f in get_schema(layout.schema).fields]
+    source = (f"FROM {Record._meta.db_table} r CROSS JOIN LATERAL json_to_record(r.data::json) "
+              f"AS d({sql.record_columns(schema_keys)}) "
+              f"WHERE r.report_id = {{report}} AND r.category_id = {int(category_id)}{_changed(since_last)} "
+              f"ORDER BY r.row_number, r.id")
+    header = layout.headers(headers)
+    if fmt == "csv":
+        return None, _pg_csv(fileobj, header, ", ".join(sql.csv_expressions(layout)), source, reports)
+    return _pg_xlsx(fileobj, layout, header, source, reports, total)
+
+
+def _pg_csv(fileobj, header, select, source, reports):
+    sink = _Sink(fileobj)
+    sink.start()
+    out = _CopyOut(sink)
+    try:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(header)
+        out.write(buffer.getvalue())
+        with connection.cursor() as cursor:
+            for report_id, _, _ in reports:
+                query = f"SELECT {select} {source.format(report=int(report_id))}"
+                cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", out)
+        out.flush()
+    finally:
+        digest = sink.close()
+    return digest
+
+
+class _CopyOut:
+    """The file COPY … TO STDOUT writes into (a row a call): gathered into 1 MB chunks for the sink."""
+
+    def __init__(self, sink):
+        self.sink, self.parts, self.size = sink, [], 0
+
+    def write(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= 1 << 20:
+            self.flush()
+
+    def flush(self):
+        if self.parts:
+            self.sink.put(b"".join(self.parts))
+            self.parts, self.size = [], 0
+
+
+def _pg_xlsx(fileobj, layout, header, source, reports, total):
+    amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
+    book = StreamingWorkbook(fileobj, sheet_name=layout.name, total_rows=total, numeric=amounts,
+                             max_rows=xlsx.MAX_SHEET_ROWS)
+    try:
+        book.start(header)
+        expression = sql.xlsx_expression(layout, book.letters)
+        append = book.append_cells
+        for report_id, _, _ in reports:
+            with connection.chunked_cursor() as cursor:
+                cursor.execute(f"SELECT {expression} {source.format(report=int(report_id))}")
+                while chunk := cursor.fetchmany(FETCH_ROWS):
+                    for (cells,) in chunk:
+                        append(cells, sql.ROW_MARK)
+        book.close()
+    except BaseException:
+        book.abort()
+        raise
+    fileobj.flush()
+    return book.rows, _file_sha256(fileobj.name)
 
 
 def _file_sha256(name):
@@ -435,44 +548,37 @@ def _file_sha256(name):
 # --- the log ----------------------------------------------------------------------------
 
 
-def _ledger_write(run_id, ledger, withdrawn):
-    """The run's ledger: COPY on PostgreSQL, bulk_create in batches elsewhere."""
+def _ledger_write(run_id, ledger, withdrawn, *, reports, category_id, since_last):
+    """The run's ledger (one row per record that went out, one per withdrawal); returns the records logged.
+
+    PostgreSQL: one INSERT … SELECT of the exported records, in the export's snapshot (the server reads
+    them again; nothing passes through this process).  Elsewhere: the ledger the writer kept, in batches.
+    """
     table = ExportedRecord._meta.db_table
-    columns = ("run_id", "unit_id", "period", "doc_number", "content_key")
+    columns = "run_id, unit_id, period, doc_number, content_key"
     if connection.vendor == "postgresql":
-        ledger.file.seek(0)
-        prefix = f"{run_id}\t"
         with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", _Prefixed(ledger.file, prefix))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                f"SELECT %s, r.unit_id, p.period, r.doc_number, {_content_key_sql()} "
+                f"FROM {Record._meta.db_table} r JOIN {MonthlyReport._meta.db_table} p ON p.id = r.report_id "
+                f"WHERE r.report_id = ANY(%s) AND r.category_id = %s{_changed(since_last)}",
+                [run_id, [report_id for report_id, _, _ in reports], category_id],
+            )
+            logged = cursor.rowcount
             if withdrawn:
-                text = "".join(f"{prefix}{unit_id}\t{period.isoformat()}\t{_copy_escape(doc)}\t\\N\n"
+                text = "".join(f"{run_id}\t{unit_id}\t{period.isoformat()}\t{_copy_escape(doc)}\t\\N\n"
                                for unit_id, _, period, doc in withdrawn)
-                cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
-        return
+                cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
+        return logged
     batch = []
     for unit_id, period, doc, key in ledger.rows():
         batch.append(ExportedRecord(run_id=run_id, unit_id=int(unit_id), period=datetime.date.fromisoformat(period),
-                                    doc_number=_copy_unescape(doc),
-                                    content_key=int(key)))
+                                    doc_number=_copy_unescape(doc), content_key=int(key)))
         if len(batch) == LEDGER_ROWS:
             ExportedRecord.objects.bulk_create(batch)
             batch = []
     batch += [ExportedRecord(run_id=run_id, unit_id=unit_id, period=period, doc_number=doc, content_key=None)
               for unit_id, _, period, doc in withdrawn]
     ExportedRecord.objects.bulk_create(batch, batch_size=LEDGER_ROWS)
-
-
-class _Prefixed:
-    """A file read line by line with a prefix on each line, for COPY FROM STDIN."""
-
-    def __init__(self, fileobj, prefix):
-        self.fileobj, self.prefix = fileobj, prefix
-
-    def read(self, size=-1):
-        lines = self.fileobj.readlines(1 << 20)
-        if not lines:
-            return ""
-        prefix = self.prefix
-        return "".join([prefix + line for line in lines])
-
-    readline = read
+    return ledger.count

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "exports"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.run_list, name="run_list"),
+]

@@ -36,7 +36,7 @@ def license_rows(start):
         record("license", start + 1, subject_type="自然人", credit_code="", id_type="身份证",
                id_number=resident_id(start + 1), valid_to="长期"),
         record("license", start + 2, subject_type="个体工商户", status="无效", license_kind="核准",
-               remark="多行备注\n第二行"),
+               remark="多行备注\n第二行", cert_name="证书&<甲>\"乙\""),
         record("license", start + 3, content=FORMULA, remark="@SUM(A1)", cert_name="+86 证书"),
     ]
 
@@ -430,3 +430,26 @@ def test_reports_left_untouched(world, tmp_path):
     export(tmp_path)
     assert MonthlyReport.objects.get(pk=world["d01_sep"].pk).status == ReportStatus.SUBMITTED
     assert datetime.date(2019, 8, 1) == world["d01_aug"].period
+
+
+def test_the_databases_rows_equal_the_python_conversion(world, upload, tmp_path):
+    """On PostgreSQL the server builds the rows (exports/sql.py); they must be what the Python converter
+    (the SQLite path) makes of the same records: codes, amounts, blanks, apostrophes."""
+    rows = [record("penalty", 1, fine=0.5, confiscated="12"), record("penalty", 2, fine="0.000001"),
+            record("penalty", 3, fine="1234.5", penalty_content="-扣分", facts="\t制表符开头", basis="a&b<c>\nd"),
+            record("penalty", 4, subject_type="自然人", credit_code="", id_type="台胞证", id_number="T1234567")]
+    month("D03", AUG, rows, upload, schema="penalty", category="admin_penalty")
+    for category, report_filter in (("admin_license", {"report__in": [world["d01_aug"], world["d02_aug"]]}),
+                                    ("admin_penalty", {"report__unit__code": "D03"})):
+        layout = national.LAYOUTS[category]
+        convert = services._Converter(layout)
+        records = Record.objects.filter(category__code=category, **report_filter).order_by("report__unit__code",
+                                                                                           "row_number")
+        expected = [[services.sanitize_csv(v) for v in convert(dict(r.data))] for r in records]
+        export(tmp_path, f"{category}.csv", category=category)
+        assert csv_rows(tmp_path / f"{category}.csv")[1:] == expected
+        export(tmp_path, f"{category}.xlsx", category=category)
+        sheet = openpyxl.load_workbook(tmp_path / f"{category}.xlsx").active
+        got = [["" if v is None else (services.amount_text(v) if isinstance(v, float | int) else v) for v in row]
+               for row in sheet.iter_rows(min_row=2, values_only=True)]
+        assert got == [convert(dict(r.data)) for r in records]
