@@ -6,10 +6,12 @@ writes the public entries, disclosure/receivers.py).  Penalty 公示 ends are se
 """
 
 import datetime
+import io
 import re
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -342,6 +344,10 @@ def test_rebuild_writes_what_the_acceptances_wrote(world):
     PublicEntry.objects.all().delete()
     assert services.entries_rebuild() == len(before)
     assert rows() == before
+    PublicEntry.objects.filter(kind="penalty").delete()  # e.g. a receiver that failed and was logged
+    out = io.StringIO()
+    call_command("disclosure_rebuild", stdout=out)
+    assert rows() == before and f"已重建信用信息公示条目 {len(before)} 条" in out.getvalue()
 
 
 # --- pagination ---------------------------------------------------------------------------
@@ -435,3 +441,19 @@ def test_page_text_has_no_full_id_numbers_anywhere(client, world):
     for url in urls:
         html = client.get(url).content.decode()
         assert not re.search(r"\d{6}(19|20)\d\d(0[1-9]|1[0-2])[0-3]\d\d{3}[\dX]", html), url
+
+
+def test_a_failing_public_update_never_fails_the_acceptance(users, upload, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "entries_sync_report", broken)
+    report = _report("D04")
+    upload(report, "admin_license", xlsx_bytes("license", [record("license", 300)]))
+    accept(report)
+    report.refresh_from_db()
+    assert report.status == "accepted"
+    assert "could not update the public entries" in caplog.text
+    assert not PublicEntry.objects.exists()  # until disclosure_rebuild repairs it
+    monkeypatch.undo()
+    assert services.entries_rebuild() == 1
