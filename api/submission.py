@@ -32,6 +32,7 @@ Status = ImportBatch.Status
 MODES = {"replace": ImportBatch.Mode.REPLACE, "append": ImportBatch.Mode.APPEND}
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+MAX_IGNORED_LISTED = 100  # keys ignored, listed back (a body with thousands of odd keys gets the first ones)
 
 
 # --- what the URL names -------------------------------------------------------------
@@ -209,7 +210,7 @@ def rows_table(schema, rows):
             continue
         used.update(values)
         prepared.append(values)
-    table.ignored = list(ignored)
+    table.ignored = list(ignored)[:MAX_IGNORED_LISTED]
     if table.errors:
         return table
     missing = [f for f in schema.fields if f.required and f.key not in used]
