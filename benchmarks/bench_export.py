@@ -121,8 +121,9 @@ def child(fmt, through, since_last):
 
     def timed_ledger(*args, **kwargs):
         start = time.perf_counter()
-        write(*args, **kwargs)
+        logged = write(*args, **kwargs)
         ledger["seconds"] = time.perf_counter() - start
+        return logged
 
     services._ledger_write = timed_ledger
     before = _status("VmRSS")

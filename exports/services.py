@@ -108,8 +108,8 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
             with tmp:
                 total = _count(reports, category_obj.pk, since_last) if fmt == "xlsx" else None
                 if connection.vendor == "postgresql":
-                    rows, digest = _pg_write(tmp, layout, fmt, headers, reports, category_obj.pk, since_last, total)
-                    ledger = None
+                    rows, digest, ledger = _pg_write(tmp, layout, fmt, headers, reports, category_obj.pk, since_last,
+                                                     total)
                 else:
                     records = _records(reports, category_obj.pk, since_last)
                     rows, digest, ledger = _write(tmp, layout, fmt, headers, records, total)
@@ -119,8 +119,7 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
                 headers=headers, since_last=since_last, rows=rows or 0, withdrawn=len(withdrawn), sha256=digest,
                 size=size, file_name=str(path), user=user,
             )
-            logged = _ledger_write(run.pk, ledger, withdrawn, reports=reports, category_id=category_obj.pk,
-                                   since_last=since_last)
+            logged = _ledger_write(run.pk, ledger, withdrawn)
             if rows is not None and logged != rows:
                 raise RuntimeError(f"export wrote {rows} rows but logged {logged}")
             run.rows = rows = logged
@@ -363,6 +362,15 @@ class _Ledger:
                                  for unit_id, period, doc, key in entries]))
         self.count += len(entries)
 
+    def add_encoded(self, entries):
+        """(b"unit\\tcontent key\\t文书号 in hex" or str, period as YYYY-MM-DD) pairs, as PostgreSQL gives them."""
+        lines = []
+        for encoded, period in entries:
+            unit_id, key, doc = (encoded.decode() if isinstance(encoded, bytes) else encoded).split("\t")
+            lines.append(f"{unit_id}\t{period}\t{_copy_escape(bytes.fromhex(doc).decode())}\t{key}\n")
+        self.file.write("".join(lines))
+        self.count += len(lines)
+
     def rows(self):
         self.file.seek(0)
         for line in self.file:
@@ -408,7 +416,7 @@ def _write_csv(fileobj, layout, header, records):
     try:
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")  # as PostgreSQL's COPY writes it
-        out.writerow(header)
+        _flush_csv(out, buffer, [header], sink)
         batch, entries = [], []
         loads, formula_in = orjson.loads, _FORMULA_IN_JSON.search
         for unit_id, period, doc, data, key in records:
@@ -429,10 +437,20 @@ def _write_csv(fileobj, layout, header, records):
 
 
 def _flush_csv(out, buffer, batch, sink):
-    out.writerows(batch)
-    sink.put(buffer.getvalue().encode())
-    buffer.seek(0)
-    buffer.truncate()
+    """CSV lines of a batch of rows.  A row with no comma, quote or line break in any value is its values
+    joined by commas, which is what csv.writer writes for it; the others go through csv.writer."""
+    lines = []
+    for row in batch:
+        line = ",".join(row)
+        if line.count(",") == len(row) - 1 and '"' not in line and "\n" not in line and "\r" not in line:
+            lines.append(line)
+        else:
+            out.writerow(row)
+            lines.append(buffer.getvalue()[:-1])
+            buffer.seek(0)
+            buffer.truncate()
+    lines.append("")
+    sink.put("\n".join(lines).encode())
     return len(batch)
 
 
@@ -465,76 +483,94 @@ def _write_xlsx(fileobj, layout, header, records, total):
 
 
 def _pg_write(fileobj, layout, fmt, headers, reports, category_id, since_last, total):
-    """Write the file from rows PostgreSQL builds; returns (rows written or None when uncounted, SHA-256)."""
+    """Write the file from rows PostgreSQL builds; returns (rows, SHA-256, ledger).
+
+    Each row comes with its ledger entry (unit, content key, 文书号 in hex): this process keeps the
+    ledger while the server builds the next rows, and COPYs it in at the end.
+    """
     schema_keys = [f.key for f in get_schema(layout.schema).fields]
     source = (f"FROM {Record._meta.db_table} r CROSS JOIN LATERAL json_to_record(r.data::json) "
               f"AS d({sql.record_columns(schema_keys)}) "
               f"WHERE r.report_id = {{report}} AND r.category_id = {int(category_id)}{_changed(since_last)} "
               f"ORDER BY r.row_number, r.id")
+    entry = (f"r.unit_id::text || E'\\t' || ({_content_key_sql()})::text || E'\\t' "
+             f"|| encode(convert_to(r.doc_number, 'UTF8'), 'hex')")
     header = layout.headers(headers)
     if fmt == "csv":
-        return None, _pg_csv(fileobj, header, ", ".join(sql.csv_expressions(layout)), source, reports)
-    return _pg_xlsx(fileobj, layout, header, source, reports, total)
+        return _pg_csv(fileobj, header, f"{entry}, " + ", ".join(sql.csv_expressions(layout)), source, reports)
+    return _pg_xlsx(fileobj, layout, header, entry, source, reports, total)
 
 
 def _pg_csv(fileobj, header, select, source, reports):
     sink = _Sink(fileobj)
     sink.start()
-    out = _CopyOut(sink)
+    ledger = _Ledger()
+    out = _CopyOut(sink, ledger)
     try:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow(header)
-        out.write(buffer.getvalue())
+        sink.put(buffer.getvalue().encode())
         with connection.cursor() as cursor:
-            for report_id, _, _ in reports:
+            for report_id, _, period in reports:
+                out.period = period.isoformat()
                 query = f"SELECT {select} {source.format(report=int(report_id))}"
                 cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", out)
         out.flush()
     finally:
         digest = sink.close()
-    return digest
+    return ledger.count, digest, ledger
 
 
 class _CopyOut:
-    """The file COPY … TO STDOUT writes into (a row a call): gathered into 1 MB chunks for the sink."""
+    """The file COPY … TO STDOUT writes into, a row a call: the first field (the ledger entry, never quoted:
+    digits, a tab, hex) goes to the ledger, the rest of the line to the file in 1 MB chunks."""
 
-    def __init__(self, sink):
-        self.sink, self.parts, self.size = sink, [], 0
+    def __init__(self, sink, ledger):
+        self.sink, self.ledger = sink, ledger
+        self.parts, self.entries, self.size = [], [], 0
+        self.period = ""
 
     def write(self, data):
         if isinstance(data, str):
             data = data.encode()
-        self.parts.append(data)
-        self.size += len(data)
+        cut = data.index(b",")
+        self.entries.append((data[:cut], self.period))
+        line = data[cut + 1:]
+        self.parts.append(line)
+        self.size += len(line)
         if self.size >= 1 << 20:
             self.flush()
 
     def flush(self):
         if self.parts:
             self.sink.put(b"".join(self.parts))
-            self.parts, self.size = [], 0
+            self.ledger.add_encoded(self.entries)
+            self.parts, self.entries, self.size = [], [], 0
 
 
-def _pg_xlsx(fileobj, layout, header, source, reports, total):
+def _pg_xlsx(fileobj, layout, header, entry, source, reports, total):
     amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
     book = StreamingWorkbook(fileobj, sheet_name=layout.name, total_rows=total, numeric=amounts,
                              max_rows=xlsx.MAX_SHEET_ROWS)
+    ledger = _Ledger()
     try:
         book.start(header)
         expression = sql.xlsx_expression(layout, book.letters)
-        append = book.append_cells
-        for report_id, _, _ in reports:
+        append, mark = book.append_cells, sql.ROW_MARK
+        for report_id, _, period in reports:
+            period = period.isoformat()
             with connection.chunked_cursor() as cursor:
-                cursor.execute(f"SELECT {expression} {source.format(report=int(report_id))}")
+                cursor.execute(f"SELECT {entry}, {expression} {source.format(report=int(report_id))}")
                 while chunk := cursor.fetchmany(FETCH_ROWS):
-                    for (cells,) in chunk:
-                        append(cells, sql.ROW_MARK)
+                    for _, cells in chunk:
+                        append(cells, mark)
+                    ledger.add_encoded([(key, period) for key, _ in chunk])
         book.close()
     except BaseException:
         book.abort()
         raise
     fileobj.flush()
-    return book.rows, _file_sha256(fileobj.name)
+    return book.rows, _file_sha256(fileobj.name), ledger
 
 
 def _file_sha256(name):
@@ -548,29 +584,23 @@ def _file_sha256(name):
 # --- the log ----------------------------------------------------------------------------
 
 
-def _ledger_write(run_id, ledger, withdrawn, *, reports, category_id, since_last):
+def _ledger_write(run_id, ledger, withdrawn):
     """The run's ledger (one row per record that went out, one per withdrawal); returns the records logged.
 
-    PostgreSQL: one INSERT … SELECT of the exported records, in the export's snapshot (the server reads
-    them again; nothing passes through this process).  Elsewhere: the ledger the writer kept, in batches.
+    PostgreSQL: one COPY of the ledger the writer kept (one query, no per-row checks).  Elsewhere:
+    bulk_create in batches.
     """
     table = ExportedRecord._meta.db_table
     columns = "run_id, unit_id, period, doc_number, content_key"
     if connection.vendor == "postgresql":
+        ledger.file.seek(0)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "
-                f"SELECT %s, r.unit_id, p.period, r.doc_number, {_content_key_sql()} "
-                f"FROM {Record._meta.db_table} r JOIN {MonthlyReport._meta.db_table} p ON p.id = r.report_id "
-                f"WHERE r.report_id = ANY(%s) AND r.category_id = %s{_changed(since_last)}",
-                [run_id, [report_id for report_id, _, _ in reports], category_id],
-            )
-            logged = cursor.rowcount
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", _Prefixed(ledger.file, f"{run_id}\t"))
             if withdrawn:
                 text = "".join(f"{run_id}\t{unit_id}\t{period.isoformat()}\t{_copy_escape(doc)}\t\\N\n"
                                for unit_id, _, period, doc in withdrawn)
                 cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
-        return logged
+        return ledger.count
     batch = []
     for unit_id, period, doc, key in ledger.rows():
         batch.append(ExportedRecord(run_id=run_id, unit_id=int(unit_id), period=datetime.date.fromisoformat(period),
@@ -582,3 +612,19 @@ def _ledger_write(run_id, ledger, withdrawn, *, reports, category_id, since_last
               for unit_id, _, period, doc in withdrawn]
     ExportedRecord.objects.bulk_create(batch, batch_size=LEDGER_ROWS)
     return ledger.count
+
+
+class _Prefixed:
+    """The ledger file read for COPY FROM STDIN, about 1 MB at a time, each line prefixed with the run id."""
+
+    def __init__(self, fileobj, prefix):
+        self.fileobj, self.prefix = fileobj, prefix
+
+    def read(self, size=-1):
+        lines = self.fileobj.readlines(1 << 20)
+        if not lines:
+            return ""
+        prefix = self.prefix
+        return "".join([prefix + line for line in lines])
+
+    readline = read
