@@ -1,9 +1,10 @@
 """Writes of the public disclosure: its entries follow the months' acceptance (services own the writes)."""
 
+import io
 import logging
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
 from lookup import kinds
 from reporting.models import Category, MonthlyReport, Record, ReportStatus
@@ -29,34 +30,60 @@ def disclosed_categories():
     return found
 
 
-def entry_of(record_id, report_id, kind, record_date, data):
-    """The public row of one record (names masked, the penalty's 公示 end computed)."""
+COLUMNS = ("record_id", "report_id", "kind", "decision_date", "publicity_end", "subject_type", "name",
+           "name_searchable", "credit_code", "doc_number", "subkind", "authority")
+
+
+def entry_values(record_id, report_id, kind, record_date, data):
+    """The public row of one record, in COLUMNS order (names masked, the penalty's 公示 end computed)."""
     decided = record_date or rules.as_date(data.get("decision_date"))
-    subject_type = data.get("subject_type") or ""
+    subject_type = str(data.get("subject_type") or "")
     subkind = data.get("penalty_kind") if kind == Kind.PENALTY else data.get("license_kind")
-    return PublicEntry(
-        record_id=record_id, report_id=report_id, kind=kind, decision_date=decided,
-        publicity_end=rules.publicity_end(data, decided) if kind == Kind.PENALTY else None,
-        subject_type=subject_type[:20], name=rules.shown_name(data)[:200],
-        name_searchable=rules.name_searchable(subject_type),
-        credit_code="" if rules.is_person(subject_type) else (data.get("credit_code") or "")[:18],
-        doc_number=(data.get("doc_number") or "")[:100], subkind=str(subkind or "")[:100],
-        authority=str(data.get("authority") or "")[:200],
+    return (
+        record_id, report_id, str(kind), decided,
+        rules.publicity_end(data, decided) if kind == Kind.PENALTY else None,
+        subject_type[:20], rules.shown_name(data)[:200], rules.name_searchable(subject_type),
+        "" if rules.is_person(subject_type) else str(data.get("credit_code") or "")[:18],
+        str(data.get("doc_number") or "")[:100], str(subkind or "")[:100], str(data.get("authority") or "")[:200],
     )
 
 
 def _insert(records, categories):
-    batch, written = [], 0
+    """Write the entries of (id, report id, category id, date, data) rows in chunks; returns the count."""
+    chunk, written = [], 0
     for record_id, report_id, category_id, record_date, data in records:
         if record_date is None and not data.get("decision_date"):
             continue  # cannot be placed in a list ordered by decision date; the schema requires the date
-        batch.append(entry_of(record_id, report_id, categories[category_id], record_date, data))
-        if len(batch) >= CHUNK:
-            written += len(PublicEntry.objects.bulk_create(batch))
-            batch = []
-    if batch:
-        written += len(PublicEntry.objects.bulk_create(batch))
-    return written
+        chunk.append(entry_values(record_id, report_id, categories[category_id], record_date, data))
+        if len(chunk) >= CHUNK:
+            written += _write(chunk)
+            chunk = []
+    return written + (_write(chunk) if chunk else 0)
+
+
+def _write(rows):
+    """PostgreSQL: one COPY per chunk (2.5 times faster than INSERT here: an accepted month of 100,000
+    records would otherwise add some 15 s to its acceptance).  Elsewhere: bulk_create."""
+    if connection.vendor != "postgresql":
+        PublicEntry.objects.bulk_create([PublicEntry(**dict(zip(COLUMNS, row, strict=True))) for row in rows])
+        return len(rows)
+    text = io.StringIO("".join("\t".join(map(_copy_text, row)) + "\n" for row in rows))
+    sql = f"COPY {PublicEntry._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(sql, text)
+    return len(rows)
+
+
+def _copy_text(value):
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def _records(report_ids, categories):
