@@ -7,4 +7,4 @@ class DisclosureConfig(AppConfig):
     verbose_name = "双公示信息公示"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the report status signal)
+        from . import checks, receivers  # noqa: F401  (registers the settings check, connects the report status signal)

@@ -42,9 +42,12 @@ def cache_seconds():
 
 
 def rate():
-    """(requests, window in seconds) of DISCLOSURE_RATE: "60/minute", "10/s", "1000/hour" or a number (per minute)."""
+    """(requests, window in seconds) of DISCLOSURE_RATE: "60/minute", "10/s", "1000/hour" or a number (per minute).
+    A value that is none of these raises ValueError (and fails `manage.py check`, see checks.py)."""
     text = str(getattr(settings, "DISCLOSURE_RATE", "60/minute")).strip().lower()
     count, _, period = text.partition("/")
+    if period[:1] not in ("", *_PERIODS):
+        raise ValueError(f"DISCLOSURE_RATE: unknown period {period!r}")
     return int(count), _PERIODS.get(period[:1] or "m", 60)
 
 

@@ -457,3 +457,13 @@ def test_a_failing_public_update_never_fails_the_acceptance(users, upload, monke
     assert not PublicEntry.objects.exists()  # until disclosure_rebuild repairs it
     monkeypatch.undo()
     assert services.entries_rebuild() == 1
+
+
+def test_settings_are_checked(settings):
+    from disclosure.checks import disclosure_settings_check
+
+    assert disclosure_settings_check(None) == []
+    settings.DISCLOSURE_RATE, settings.DISCLOSURE_CACHE_SECONDS = "sixty per minute", "-1"
+    assert {e.id for e in disclosure_settings_check(None)} == {"disclosure.E001", "disclosure.E002"}
+    settings.DISCLOSURE_RATE = "100/fortnight"
+    assert "disclosure.E001" in {e.id for e in disclosure_settings_check(None)}
