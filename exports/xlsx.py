@@ -158,19 +158,6 @@ class StreamingWorkbook:
         self._row(values, plain=plain, numeric=self.numeric)
         self.rows += 1
 
-    def append_cells(self, cells, mark):
-        """Add a data row given as its cells' XML, `mark` standing for the row number in their references."""
-        if self.sheet_row >= self.max_rows:
-            self._new_sheet()
-        self.sheet_row += 1
-        n = str(self.sheet_row)
-        text = f'<row r="{n}">{cells.replace(mark, n)}</row>'
-        self.parts.append(text)
-        self.size += len(text)
-        self.rows += 1
-        if self.size >= _CHUNK_BYTES:
-            self._flush()
-
     def _row(self, values, *, plain, numeric):
         self.sheet_row += 1
         n = self.sheet_row

@@ -432,9 +432,9 @@ def test_reports_left_untouched(world, tmp_path):
     assert datetime.date(2019, 8, 1) == world["d01_aug"].period
 
 
-def test_the_databases_rows_equal_the_python_conversion(world, upload, tmp_path):
-    """On PostgreSQL the server builds the rows (exports/sql.py); they must be what the Python converter
-    (the SQLite path) makes of the same records: codes, amounts, blanks, apostrophes."""
+def test_the_files_rows_are_the_converted_records(world, upload, tmp_path):
+    """The file holds exactly what the converter makes of each stored record (codes, amounts, blanks,
+    apostrophes), read back from CSV and from xlsx (amounts as numbers), in month-unit-row order."""
     rows = [record("penalty", 1, fine=0.5, confiscated="12"), record("penalty", 2, fine="0.000001"),
             record("penalty", 3, fine="1234.5", penalty_content="-扣分", facts="\t制表符开头", basis="a&b<c>\nd"),
             record("penalty", 4, subject_type="自然人", credit_code="", id_type="台胞证", id_number="T1234567")]
