@@ -21,8 +21,8 @@
   category, so two exports of a category run one after the other (the second sees the first's ledger).
   The file is written under a temporary name and renamed into place before the log commits: a failed
   run leaves no file and no log, and a file is never logged without existing.
-- **Streamed**: on PostgreSQL a COPY … TO STDOUT per report, read by a second thread (a server-side
-  cursor made the server and this process wait for each other); elsewhere a server-side cursor.  Rows
+- **Streamed**: a server-side cursor per report; on PostgreSQL a second thread fetches ahead (read
+  in turn, server and this process waited for each other).  Rows
   are converted and encoded here while another thread hashes (CSV) or deflates (xlsx) and writes; the
   ledger goes to a temporary file and into the database with one COPY at the end.  Memory stays flat.
   (Building the rows in SQL instead — json_to_record, COPY … CSV — was measured slower: PostgreSQL
@@ -58,6 +58,7 @@ from .xlsx import StreamingWorkbook
 FORMATS = ("csv", "xlsx")
 HEADER_STYLES = ("code", "zh")
 FETCH_ROWS = 2000
+READ_ROWS = 5000
 LEDGER_ROWS = 5000
 WITHDRAWN_LISTED = 1000
 _LOCK_NAMESPACE = 0x4558  # "EX"
@@ -227,52 +228,49 @@ def _records(reports, category_id, since_last):
 
 
 def _streamed_records(reports, category_id, since_last):
-    """PostgreSQL: the records as COPY … TO STDOUT streams them, read by a second thread.
+    """PostgreSQL: the records read ahead by a second thread, a server-side cursor per report.
 
-    A server-side cursor answers one FETCH at a time: the server waits while this process converts a
-    chunk, and this process waits while the server reads the next (measured: half the time of a
-    million-row export was the server's turn).  COPY streams without asking; the reading thread
-    (psycopg2 releases the GIL while it waits for data) hands chunks of lines over a bounded queue.
+    Read in the converting thread, each FETCH left the server idle while a chunk was converted, and
+    the converter idle while the server read the next (half of a million-row export).  The reading
+    thread fetches the next chunk meanwhile (psycopg2 releases the GIL while it waits) and hands
+    chunks over a bounded queue.  (COPY … TO STDOUT calls back into Python for every row: slower.)
     """
-    reader = _CopyReader(connection.connection, reports, category_id, since_last)
+    reader = _Reader(connection.connection, reports, category_id, since_last)
     reader.start()
     try:
         while (chunk := reader.chunks.get()) is not None:
-            unit_id, period, lines = chunk
-            for line in lines:
-                doc, data, key = line.split("\t")
-                if "\\" in line:
-                    doc, data = _copy_unescape(doc), _copy_unescape(data)
-                yield unit_id, period, doc, data, int(key)
+            unit_id, period, rows = chunk
+            for doc, data, key in rows:
+                yield unit_id, period, doc, data, key
         if reader.error is not None:
             raise reader.error
     finally:
         reader.stop()
 
 
-class _CopyReader(threading.Thread):
-    """Runs one COPY … TO STDOUT per report on the export's connection (the main thread does not use it
-    meanwhile) and queues (unit_id, period, [line, …]) chunks, then None."""
+class _Reader(threading.Thread):
+    """Fetches the reports' records on the export's connection (the main thread does not use it
+    meanwhile) and queues (unit_id, period, rows) chunks, then None."""
 
     def __init__(self, raw_connection, reports, category_id, since_last):
         super().__init__(name="export-read", daemon=True)
-        self.raw, self.reports = raw_connection, reports
-        self.query = (f"COPY (SELECT r.doc_number, r.data, {_content_key_sql()} FROM {Record._meta.db_table} r "
-                      f"WHERE r.report_id = {{report}} AND r.category_id = {int(category_id)}{_changed(since_last)} "
-                      f"ORDER BY r.row_number, r.id) TO STDOUT")
-        self.chunks = queue.Queue(maxsize=16)
+        self.raw, self.reports, self.category_id = raw_connection, reports, category_id
+        self.query = (f"SELECT r.doc_number, r.data, {_content_key_sql()} FROM {Record._meta.db_table} r "
+                      f"WHERE r.report_id = %s AND r.category_id = %s{_changed(since_last)} "
+                      f"ORDER BY r.row_number, r.id")
+        self.chunks = queue.Queue(maxsize=4)
         self.error = None
         self.stopped = False
 
     def run(self):
         try:
-            with self.raw.cursor() as cursor:
-                for report_id, unit_id, period in self.reports:
-                    if self.stopped:
-                        break
-                    out = _Lines(self.chunks, unit_id, period)
-                    cursor.copy_expert(self.query.format(report=int(report_id)), out, size=1 << 16)
-                    out.flush()
+            for n, (report_id, unit_id, period) in enumerate(self.reports):
+                if self.stopped:
+                    break
+                with self.raw.cursor(name=f"export_records_{n}") as cursor:
+                    cursor.execute(self.query, [report_id, self.category_id])
+                    while rows := cursor.fetchmany(READ_ROWS):
+                        self.chunks.put((unit_id, period, rows))
         except BaseException as exc:  # raised in the main thread
             self.error = exc
         finally:
@@ -286,26 +284,6 @@ class _CopyReader(threading.Thread):
             except queue.Empty:
                 pass
         self.join()
-
-
-class _Lines:
-    """COPY's output (a row a write) gathered into chunks of lines for the queue."""
-
-    def __init__(self, chunks, unit_id, period):
-        self.chunks, self.unit_id, self.period = chunks, unit_id, period
-        self.lines = []
-
-    def write(self, data):
-        if isinstance(data, bytes):
-            data = data.decode()
-        self.lines.append(data[:-1])
-        if len(self.lines) == FETCH_ROWS:
-            self.flush()
-
-    def flush(self):
-        if self.lines:
-            self.chunks.put((self.unit_id, self.period, self.lines))
-            self.lines = []
 
 
 def _latest_state_table(category_id):
