@@ -5,8 +5,8 @@
   (shared by all web processes when CACHE_URL is set); over it, a Chinese 429 page with Retry-After.
   Pages served from the cache count too.
 - Cache: the rendered page, keyed by the view, its arguments and the query parameters the pages read
-  (q, by, page: other parameters cannot multiply the entries), for DISCLOSURE_CACHE_SECONDS; a change of
-  the entries (services.version_bump) starts a new key space.  The browser and shared proxies may keep the
+  (q, by, page: other parameters cannot multiply the entries) and today's date, for DISCLOSURE_CACHE_SECONDS;
+  a change of the entries (services.version_bump) starts a new key space.  The browser and shared proxies may keep the
   page as long (Cache-Control: public, max-age).
 - The same for everyone: the pages never read the user or the session and set no cookie (no CSRF token:
   every form is a GET).  The portal's middleware looks at request.user on every request, which marks the
@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
@@ -77,7 +78,9 @@ def throttle_retry_after(request):
 def _cache_key(request, view_name, kwargs):
     params = "&".join(f"{name}={request.GET.get(name, '')[:200]}" for name in CACHED_PARAMETERS)
     arguments = ",".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
-    digest = hashlib.sha256(f"{view_name}|{arguments}|{params}".encode()).hexdigest()
+    # Today's date too: a penalty whose 公示 ended yesterday is not served from a page cached before midnight.
+    today = timezone.localdate().isoformat()
+    digest = hashlib.sha256(f"{view_name}|{arguments}|{params}|{today}".encode()).hexdigest()
     try:
         version = cache.get(VERSION_KEY, 0)
     except Exception:

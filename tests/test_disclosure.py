@@ -292,6 +292,8 @@ def test_penalties_shown_only_within_their_publicity(client, world):
 
 
 def test_a_penalty_leaves_the_list_the_day_after_its_end(client, world, monkeypatch):
+    today = client.get(reverse("disclosure:chufa")).context["page"]  # cached today
+    assert "营罚〔2026〕1号" in {r.doc_number for r in today.rows}
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: tomorrow)
     response, html = get(client, reverse("disclosure:chufa"))
