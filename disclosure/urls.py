@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("xuke/<int:record_id>/", views.license_detail, name="xuke_detail"),
     path("chufa/", views.penalties, name="chufa"),
     path("chufa/<int:record_id>/", views.penalty_detail, name="chufa_detail"),
+    # Any other address under /gongshi/ ending in a slash: the public 404, without the portal's page and its
+    # cookie.  Addresses without the slash are left to APPEND_SLASH (/gongshi/xuke → /gongshi/xuke/).
+    re_path(r"^.+/$", views.unknown, name="unknown"),
 ]

@@ -87,3 +87,8 @@ def license_detail(request, record_id):
 @public_page
 def penalty_detail(request, record_id):
     return _detail(request, Kind.PENALTY, record_id)
+
+
+@public_page
+def unknown(request):
+    return not_found(request, "您访问的页面不存在，请从信用信息公示首页进入。")

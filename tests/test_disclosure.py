@@ -270,6 +270,11 @@ def test_bad_input_gets_a_chinese_message_never_a_500(client, world):
         response = client.get(bad)
         assert response.status_code == 404 and "未找到" in response.content.decode()
     assert client.post(url).status_code == 405
+    response = client.get("/gongshi/nothing/here/")
+    assert response.status_code == 404 and "请从信用信息公示首页进入" in response.content.decode()
+    assert not response.cookies
+    response = client.get("/gongshi/xuke")
+    assert response.status_code == 301 and response["Location"] == "/gongshi/xuke/"
 
 
 # --- 公示期限 -------------------------------------------------------------------------------
