@@ -265,6 +265,11 @@ CACHES = {
     )
 }
 
+# 信用信息公示 (disclosure/): the public pages' cache in seconds (0: none) and the per-client rate
+# ("60/minute", "10/second", "1000/hour"; "0/minute": no limit).
+DISCLOSURE_CACHE_SECONDS = env.int("DISCLOSURE_CACHE_SECONDS", default=300)
+DISCLOSURE_RATE = env.str("DISCLOSURE_RATE", default="60/minute")
+
 # --- submission API (api/, Django REST framework; schema by drf-spectacular) ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
