@@ -96,6 +96,8 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
     path = Path(path).resolve()
     if not path.parent.is_dir():
         raise ExportError(f"输出目录不存在：{path.parent}")
+    if path.is_dir():
+        raise ExportError(f"输出文件“{path}”是一个目录，请给出文件名。")
     category_obj = Category.objects.get(code=layout.category)
     started = time.monotonic()
     with _category_lock(category_obj.pk), _snapshot():
@@ -269,7 +271,7 @@ class _Reader(threading.Thread):
                     break
                 with self.raw.cursor(name=f"export_records_{n}") as cursor:
                     cursor.execute(self.query, [report_id, self.category_id])
-                    while rows := cursor.fetchmany(READ_ROWS):
+                    while not self.stopped and (rows := cursor.fetchmany(READ_ROWS)):
                         self.chunks.put((unit_id, period, rows))
         except BaseException as exc:  # raised in the main thread
             self.error = exc

@@ -407,10 +407,21 @@ def test_cli_refuses_bad_arguments_in_chinese(reference, tmp_path, args, message
     assert not (tmp_path / "x.csv").exists() and not ExportRun.objects.exists()
 
 
-def test_cli_refuses_a_missing_output_directory(reference, tmp_path):
+def test_cli_refuses_a_missing_output_directory_or_a_directory(reference, tmp_path):
+    base = ["--category", "admin_license", "--from", "2019-08", "--through", "2019-08", "--format", "csv"]
     with pytest.raises(CommandError, match="输出目录不存在"):
-        run_cli("--category", "admin_license", "--from", "2019-08", "--through", "2019-08", "--format", "csv",
-                "-o", str(tmp_path / "no" / "x.csv"))
+        run_cli(*base, "-o", str(tmp_path / "no" / "x.csv"))
+    with pytest.raises(CommandError, match="是一个目录"):
+        run_cli(*base, "-o", str(tmp_path))
+
+
+def test_cli_json_names_the_file_as_given(world, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    output = run_cli("--category", "admin_license", "--from", "2019-08", "--through", "2019-08", "--format", "csv",
+                     "-o", "relative.csv", "--json")
+    assert json.loads(output.strip().splitlines()[-1]) == {"rows": 6, "file": "relative.csv"}
+    assert (tmp_path / "relative.csv").is_file()
+    assert ExportRun.objects.get().file_name == str(tmp_path / "relative.csv")
 
 
 def test_a_failed_run_leaves_neither_file_nor_log(world, tmp_path, monkeypatch):

@@ -62,4 +62,4 @@ class Command(BaseCommand):
             details = {"run": run.pk, "sha256": run.sha256, "since_last": run.since_last,
                        "withdrawn": run.withdrawn, "withdrawn_records": result.withdrawn}
             self.stdout.write(json.dumps(details, ensure_ascii=False))
-            self.stdout.write(json.dumps({"rows": result.rows, "file": str(result.path)}, ensure_ascii=False))
+            self.stdout.write(json.dumps({"rows": result.rows, "file": options["output"]}, ensure_ascii=False))
