@@ -395,6 +395,8 @@ def test_cli_headers_zh_and_since_last(world, tmp_path):
     (["--from", "2019-08", "--through", "2019-08", "--format", "pdf"], "不支持的格式“pdf”"),
     (["--from", "2019-08", "--through", "2019-08", "--headers", "en"], "不支持的表头方式“en”"),
     (["--through", "2019-08"], "缺少参数：--from"),
+    (["--from", "2019-08", "--through", "2019-08", "--bogus"], "无法识别的参数：--bogus"),
+    (["--from", "2019-08", "--through"], "参数 --through 后面需要一个值"),
 ])
 def test_cli_refuses_bad_arguments_in_chinese(reference, tmp_path, args, message):
     defaults = {"--category": "admin_license", "--format": "csv", "-o": str(tmp_path / "x.csv")}

@@ -1,9 +1,12 @@
 import json
+import re
 
 from django.core.management.base import BaseCommand, CommandError
 
 from exports import national, services
 from reporting.management.cli import parse_period
+
+USAGE = "用法：export_disclosure --category admin_license --from 2019-01 --through 2019-12 --format csv|xlsx -o 文件"
 
 
 class Command(BaseCommand):
@@ -14,6 +17,18 @@ class Command(BaseCommand):
         "每次导出记入导出记录（条数、文件 SHA-256）。"
         "加 --json 时，标准输出的最后一行为 {\"rows\": N, \"file\": \"…\"}。"
     )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+
+        def error(message):  # argparse's own messages are English
+            text = _chinese(message)
+            if parser.called_from_command_line:
+                parser.exit(2, f"错误：{text}\n")
+            raise CommandError(text)
+
+        parser.error = error
+        return parser
 
     def add_arguments(self, parser):
         # Checked in handle, not by argparse, so that every refusal is in Chinese.
@@ -31,8 +46,7 @@ class Command(BaseCommand):
                                           ("--through", "period_through"), ("--format", "fmt"), ("-o", "output"))
                    if not options.get(key)]
         if missing:
-            raise CommandError(f"缺少参数：{'、'.join(missing)}。用法：export_disclosure --category admin_license "
-                               "--from 2019-01 --through 2019-12 --format csv|xlsx -o 文件")
+            raise CommandError(f"缺少参数：{'、'.join(missing)}。{USAGE}")
         if options["category"] not in national.LAYOUTS:
             raise CommandError(f"不支持的类别“{options['category']}”，应为 admin_license（行政许可）或 admin_penalty（行政处罚）。")
         period_from = parse_period(options["period_from"])
@@ -63,3 +77,17 @@ class Command(BaseCommand):
                        "withdrawn": run.withdrawn, "withdrawn_records": result.withdrawn}
             self.stdout.write(json.dumps(details, ensure_ascii=False))
             self.stdout.write(json.dumps({"rows": result.rows, "file": options["output"]}, ensure_ascii=False))
+
+
+_ARGPARSE_MESSAGES = (
+    (re.compile(r"unrecognized arguments: (.*)"), "无法识别的参数：{}"),
+    (re.compile(r"argument (\S+): expected one argument"), "参数 {} 后面需要一个值"),
+    (re.compile(r"argument (\S+): ignored explicit argument '(.*)'"), "参数 {} 不接受值（{}）"),
+)
+
+
+def _chinese(message):
+    for pattern, text in _ARGPARSE_MESSAGES:
+        if match := pattern.fullmatch(message):
+            return text.format(*match.groups()) + "。" + USAGE
+    return f"参数错误：{message}"
