@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from reporting.admin import ReadOnlyAdmin
 
-from .models import ExportRun
+from .models import ExportJob, ExportRun
 
 
 @admin.register(ExportRun)
@@ -19,3 +19,11 @@ class ExportRunAdmin(ReadOnlyAdmin):
     @admin.display(description="操作人")
     def who(self, obj):
         return obj.who
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    list_display = ("requested_at", "user", "category", "period_from", "period_through", "format", "since_last",
+                    "status", "attempts", "message", "file")
+    list_filter = ("status", "category")
+    list_select_related = ("category", "user")

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from credit_portal.jobs import Job
 from reporting.fields import BytewiseCharField
 from reporting.models import Category, Unit
 
@@ -73,3 +74,27 @@ class ExportedRecord(models.Model):
 
     def __str__(self):
         return f"{self.doc_number}（{'已删除' if self.content_key is None else '导出'}）"
+
+
+class ExportJob(Job):
+    """An export the office started from the page (/exports/), run by a worker; the file stays in MEDIA_ROOT."""
+
+    task = "exports.tasks.run_export_job"
+    max_attempts = 2
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(Category, verbose_name="类别", on_delete=models.PROTECT, related_name="+")
+    period_from = models.DateField("起始月份")
+    period_through = models.DateField("截止月份")
+    format = models.CharField("格式", max_length=4, choices=ExportRun.Format.choices)
+    headers = models.CharField("表头", max_length=4, choices=ExportRun.Headers.choices,
+                               default=ExportRun.Headers.CODE)
+    since_last = models.BooleanField("仅导出上次以来的变化", default=False)
+    run = models.ForeignKey(ExportRun, verbose_name="导出记录", null=True, blank=True, on_delete=models.PROTECT,
+                            related_name="+")
+    file = models.CharField("文件（MEDIA_ROOT 下）", max_length=300, blank=True)
+
+    class Meta(Job.Meta):
+        verbose_name = "归集导出任务"
+        verbose_name_plural = "归集导出任务"

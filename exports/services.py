@@ -589,3 +589,47 @@ class _Prefixed:
         return "".join([prefix + line for line in lines])
 
     readline = read
+
+
+# --- exports started from the office's page ----------------------------------------------
+
+
+def export_request(*, user, category, period_from, period_through, fmt, headers="code", since_last=False):
+    """Check the arguments now (ExportError in Chinese) and record a background export job."""
+    from credit_portal import jobs
+
+    from .models import ExportJob
+
+    layout = _layout(category)
+    period_from, period_through = period_from.replace(day=1), period_through.replace(day=1)
+    if period_from > period_through:
+        raise ExportError(f"起始月份（{period_from:%Y-%m}）不能晚于截止月份（{period_through:%Y-%m}）。")
+    if fmt not in FORMATS or headers not in HEADER_STYLES:
+        raise ExportError("请选择格式（csv 或 xlsx）和表头方式（字段代码或中文字段名）。")
+    return jobs.job_request(ExportJob, user=user, category=Category.objects.get(code=layout.category),
+                            period_from=period_from, period_through=period_through, format=fmt, headers=headers,
+                            since_last=since_last)
+
+
+def export_job_run(*, job_id):
+    """Run a recorded export job into MEDIA_ROOT/exports/ (safe to call twice: the job is claimed once)."""
+    from django.conf import settings
+
+    from credit_portal import jobs
+
+    from .models import ExportJob
+
+    def work(job):
+        layout = national.LAYOUTS[job.category.code]
+        changed = "-变化" if job.since_last else ""
+        name = f"{layout.name}{changed}-{job.period_from:%Y%m}-{job.period_through:%Y%m}-{job.pk}.{job.format}"
+        folder = Path(settings.MEDIA_ROOT) / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        result = export_disclosure(category=job.category.code, period_from=job.period_from,
+                                   period_through=job.period_through, fmt=job.format, headers=job.headers,
+                                   since_last=job.since_last, path=folder / name, user=job.user)
+        ExportJob.objects.filter(pk=job.pk).update(run=result.run, file=f"exports/{name}")
+        withdrawn = f"，另有 {result.run.withdrawn} 条此前导出的记录已被删除" if result.run.withdrawn else ""
+        return f"已导出 {result.rows} 条{withdrawn}。"
+
+    return jobs.job_run(ExportJob, job_id, work)
