@@ -193,7 +193,7 @@ def main():
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE exports_exportedrecord, exports_exportrun")
+        cursor.execute("TRUNCATE exports_exportedrecord, exports_exportjob, exports_exportrun")
     connection.close()
     results = {}
     for fmt in ("csv", "xlsx"):
