@@ -26,7 +26,7 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'’]+(?:\s+[A-Za-z'’]+)*")
 # Not words to translate: data, formats and names that are English in Chinese software too.
 ALLOWED = {
     "Excel", "xlsx", "csv", "CSV", "XLSX", "SHA", "ID", "JSON", "WPS", "Django", "django-import-export",
-    "YYYY-MM-DD", "YYYY", "MM", "DD", "PDF", "DOCX", "IP", "URL", "UTC", "PNG",
+    "YYYY-MM-DD", "YYYY", "MM", "DD", "PDF", "DOCX", "IP", "URL", "UTC", "PNG", "UTF",
     # Inside Django's own Chinese: 按住“Control”，或者Mac上的“Command”…; 单点登录或 LDAP.
     "Control", "Command", "Mac", "LDAP",
 }
