@@ -15,7 +15,7 @@ from django.db.models.expressions import RawSQL
 
 from lookup.queries import RESIDENT_LIKE, QueryError, code_check, name_clean
 from reporting.models import Record, ReportStatus
-from reporting.validators import FieldError, check_resident_id, check_uscc, normalise_code
+from reporting.validators import FieldError, cell_text, check_resident_id, check_uscc, normalise_code
 
 from . import rules
 from .models import Kind, PublicEntry
@@ -185,4 +185,5 @@ def _text(value):
         return "—"
     if value == "2099-12-31":
         return "长期"
-    return str(value)
+    # Amounts are stored as JSON numbers: 1200.0 and 1e-06 are shown as 1200 and 0.000001, as exported.
+    return cell_text(value)

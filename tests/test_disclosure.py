@@ -82,7 +82,7 @@ def build(upload, users):
             record("penalty", 102, subject_name=EXPIRED, doc_number="营罚〔2026〕2号", decision_date=decided,
                    valid_until=later, publish_until=(today - day).isoformat()),
             record("penalty", 103, subject_name=FALLBACK, doc_number="营罚〔2026〕3号", decision_date=decided,
-                   valid_until=(today + day).isoformat(), publish_until=""),
+                   valid_until=(today + day).isoformat(), publish_until="", fine="1200", confiscated="0.000001"),
             record("penalty", 104, subject_name=OLD, doc_number="营罚〔2022〕4号", decision_date=long_ago,
                    valid_until=later, publish_until=later),
             record("penalty", 0, subject_name=PERSON, subject_type="自然人", credit_code="", legal_rep="",
@@ -193,6 +193,16 @@ def test_natural_person_is_masked_in_lists_and_details(client, world):
     response, html = get(client, reverse("disclosure:xuke_detail", args=[entry_id("营审〔2026〕2号")]))
     _assert_person_hidden(html)
     assert f"准予{PERSON_MASKED}" in html
+
+
+def test_amounts_are_shown_as_plain_numbers(client, world):
+    # Stored as JSON numbers (1200.0, 1e-06): the page shows them as the export writes them.
+    response, html = get(client, reverse("disclosure:chufa_detail", args=[entry_id("营罚〔2026〕3号")]))
+    assert response.status_code == 200
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert re.search(r"罚款金额（万元）\s+1200\s", text), text
+    assert re.search(r"没收非法财物的金额（万元）\s+0\.000001\s", text), text
+    assert "1200.0" not in text and "1e-06" not in text
 
 
 def test_sole_trader_shows_its_business_but_not_its_operator(client, world):
