@@ -32,6 +32,8 @@ Status = ImportBatch.Status
 MODES = {"replace": ImportBatch.Mode.REPLACE, "append": ImportBatch.Mode.APPEND}
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Invisible marks a system's CSV-to-JSON step leaves in keys: the UTF-8 BOM on the first one, zero-width spaces.
+_INVISIBLE = re.compile(r"[\ufeff\u200b\u200c\u200d\u2060]")
 MAX_IGNORED_LISTED = 100  # keys ignored, listed back (a body with thousands of odd keys gets the first ones)
 
 
@@ -188,7 +190,7 @@ def rows_table(schema, rows):
         values, sources = {}, {}
         for key, value in row.items():
             if key not in fields:
-                found = header_columns(schema, [key])
+                found = header_columns(schema, [_INVISIBLE.sub("", key)])
                 fields[key] = schema.field(next(iter(found))) if found else None
             f = fields[key]
             if f is None:

@@ -138,6 +138,16 @@ def test_unknown_keys_are_ignored_like_unknown_columns_and_listed(api):
     assert "XK_XDR_GSZC" not in stored().first().data
 
 
+def test_a_bom_or_zero_width_space_in_a_key_is_not_part_of_it(api):
+    # A system that turns its UTF-8 CSV export into JSON keeps the BOM on the first header.
+    rows = [{("\ufeff" if n == 0 else "\u200b") + key + " ": value for n, (key, value) in enumerate(row.items())}
+            for row in license_rows(2)]
+    response = api.put(LICENSES, {"mode": "replace", "rows": rows})
+    assert response.status_code == 200, response.json()
+    assert "ignored_keys" not in response.json()
+    assert sorted(stored().values_list("subject_name", flat=True)) == sorted(r["行政相对人名称"] for r in license_rows(2))
+
+
 def test_a_missing_required_field_is_named(api):
     rows = license_rows(2)
     for row in rows:
