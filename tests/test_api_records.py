@@ -210,6 +210,21 @@ def test_too_many_rows_are_refused_with_413(api):
     assert not ImportBatch.objects.exists()
 
 
+@override_settings(API_MAX_BODY_BYTES=30_000, DATA_UPLOAD_MAX_MEMORY_SIZE=3_000)
+def test_the_api_body_limit_is_its_own_not_djangos_form_data_limit(api):
+    # DATA_UPLOAD_MAX_MEMORY_SIZE (10 MB) is below API_MAX_BODY_BYTES (20 MB): a body between the two
+    # used to end in RequestDataTooBig, a 500.  Bodies up to the API's limit are read; larger ones are 413.
+    body = {"mode": "replace", "rows": license_rows(5)}
+    assert 3_000 < len(json.dumps(body, ensure_ascii=False).encode()) < 30_000
+    response = api.put(LICENSES, body)
+    assert response.status_code == 200, response.json()
+    assert stored().count() == 5
+    response = api.put(LICENSES, {"mode": "replace", "rows": license_rows(60, start=10)})
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == "body_too_large"
+    assert stored().count() == 5
+
+
 @override_settings(API_MAX_BODY_BYTES=2000)
 def test_a_body_over_the_limit_is_refused_with_413_before_parsing(api):
     response = api.put(LICENSES, {"mode": "replace", "rows": license_rows(5)})
