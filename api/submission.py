@@ -17,13 +17,14 @@ import re
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import F
+from django.utils import timezone
 
 from reporting import imports, outliers, services
 from reporting import schemas as s
 from reporting.management.commands.report_status import report_status_data
 from reporting.models import Category, ImportBatch, ReportEntry
 from reporting.selectors import is_future, units_visible_to
-from reporting.validation import header_columns
+from reporting.validation import header_columns, validation_start
 from reporting.validators import FieldError, cell_text, check_number_as_code
 
 from .errors import ApiError
@@ -182,6 +183,7 @@ def rows_table(schema, rows):
     ignored = {}
     used = set()
     prepared = []
+    numbers = []  # the `rows` index of each prepared row
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             table.errors.append({"row": number, "column": None,
@@ -212,8 +214,10 @@ def rows_table(schema, rows):
             continue
         used.update(values)
         prepared.append(values)
+        numbers.append(number)
     table.ignored = list(ignored)[:MAX_IGNORED_LISTED]
     if table.errors:
+        table.errors = _with_value_errors(schema, table.errors, prepared, numbers, used)
         return table
     missing = [f for f in schema.fields if f.required and f.key not in used]
     for f in missing:
@@ -238,6 +242,26 @@ def rows_table(schema, rows):
         writer.writerow([values.get(f.key, "") for f in columns])
     table.csv = out.getvalue().encode("utf-8-sig")
     return table
+
+
+def _with_value_errors(schema, errors, prepared, numbers, used):
+    """The shape errors and, besides them, the value errors of the well-shaped rows (checked as an upload
+    checks them, without the stored 文书号): one answer lists every bad row, not the shape ones first."""
+    if not prepared:
+        return errors
+    columns = [f for f in schema.fields if f.key in used]
+    table = [(1, [f.header for f in columns])]
+    table += [(number + 1, [values.get(f.key, "") for f in columns]) for number, values in zip(numbers, prepared, strict=True)]
+    try:
+        result, valid = validation_start(schema, table, today=timezone.localdate(), synonyms=imports.synonyms_current())
+        for _ in valid:
+            pass
+    except imports.UploadRefused:
+        return errors
+    seen = {(e["row"], e["column"]) for e in errors}
+    found = [{**e, "row": e["row"] - 1} for e in result.errors if isinstance(e.get("row"), int)]
+    found = [e for e in found if (e["row"], e["column"]) not in seen]
+    return sorted(errors + found, key=lambda e: (e["row"] is None, e["row"] or 0))
 
 
 def _cell(f, value):

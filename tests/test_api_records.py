@@ -172,6 +172,23 @@ def test_badly_shaped_rows_are_422_with_their_row(api):
     assert not MonthlyReport.objects.filter(unit__code="D02").exists()  # refused before anything was created
 
 
+def test_shape_errors_do_not_hide_the_value_errors_of_the_other_rows(api):
+    # One answer lists every bad row: a client fixing the shape errors must not meet new errors next time.
+    rows = license_rows(5)
+    rows[1] = "not an object"
+    rows[2]["许可决定日期"] = "2019-13-01"
+    rows[3]["许可内容"] = ["a list"]
+    rows[3]["行政相对人类别"] = "外星人"
+    rows[4]["当前状态"] = "3"
+    response = api.put(LICENSES, {"mode": "replace", "rows": rows})
+    assert response.status_code == 422
+    body = response.json()
+    assert [(e["row"], e["column"]) for e in body["errors"]] == [
+        (2, None), (3, "许可决定日期"), (4, "许可内容"), (4, "行政相对人类别"), (5, "当前状态")]
+    assert body["error_count"] == 5 and all(e["message"] for e in body["errors"])
+    assert not MonthlyReport.objects.filter(unit__code="D02").exists()
+
+
 def test_two_keys_for_one_field_must_agree(api):
     row = license_rows(1)[0]
     row["XK_XDR"] = "另一个名称"
