@@ -142,7 +142,7 @@ def _batch_outcome(batch, report, *, ignored):
     if batch.status == Status.DUPLICATE:
         return 200, _import_body(imported=0, total=total.first() or 0, ignored=ignored, duplicate=True, **extra)
     if batch.status == Status.FAILED:
-        errors = [{**e, "row": e["row"] - 1 if isinstance(e.get("row"), int) else e.get("row")} for e in batch.errors]
+        errors = [_numbered_as_in_rows(e) for e in batch.errors]
         return 422, _import_body(errors=errors, error_count=batch.error_count, ignored=ignored, detail=batch.message,
                                  **extra)
     # Refused under the report's lock: the month was submitted meanwhile (409), or the rows as a whole (422).
@@ -153,6 +153,16 @@ def _batch_outcome(batch, report, *, ignored):
         raise ApiError(409, str(exc), code="not_editable") from None
     error = {"row": None, "column": None, "message": batch.message}
     return 422, _import_body(errors=[error], error_count=1, ignored=ignored, detail=batch.message, **extra)
+
+
+_SAME_AS_ROW = re.compile(r"与第 (\d+) 行重复$")
+
+
+def _numbered_as_in_rows(error):
+    """An error of the CSV (header on line 1) numbered as in `rows`: its row, and a row its message names."""
+    row = error.get("row")
+    message = _SAME_AS_ROW.sub(lambda m: f"与第 {int(m[1]) - 1} 行重复", error.get("message") or "")
+    return {**error, "row": row - 1 if isinstance(row, int) else row, "message": message}
 
 
 def _import_body(*, imported=0, errors=(), error_count=0, ignored=(), **extra):
@@ -259,7 +269,7 @@ def _with_value_errors(schema, errors, prepared, numbers, used):
     except imports.UploadRefused:
         return errors
     seen = {(e["row"], e["column"]) for e in errors}
-    found = [{**e, "row": e["row"] - 1} for e in result.errors if isinstance(e.get("row"), int)]
+    found = [_numbered_as_in_rows(e) for e in result.errors if isinstance(e.get("row"), int)]
     found = [e for e in found if (e["row"], e["column"]) not in seen]
     return sorted(errors + found, key=lambda e: (e["row"] is None, e["row"] or 0))
 

@@ -189,6 +189,18 @@ def test_shape_errors_do_not_hide_the_value_errors_of_the_other_rows(api):
     assert not MonthlyReport.objects.filter(unit__code="D02").exists()
 
 
+def test_a_repeated_doc_number_names_the_first_row_as_numbered_in_rows(api):
+    rows = license_rows(3)
+    rows[2]["行政许可决定文书号"] = rows[0]["行政许可决定文书号"]
+    response = api.put(LICENSES, {"mode": "replace", "rows": rows})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["row"] == 3 and error["message"].endswith("与第 1 行重复"), error
+    rows[1] = "not an object"  # the same through the check made beside the shape errors
+    response = api.put(LICENSES, {"mode": "replace", "rows": rows})
+    assert [(e["row"], e["message"][-8:]) for e in response.json()["errors"]][1] == (3, "与第 1 行重复")
+
+
 def test_two_keys_for_one_field_must_agree(api):
     row = license_rows(1)[0]
     row["XK_XDR"] = "另一个名称"
