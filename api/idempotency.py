@@ -51,9 +51,11 @@ def idempotent(*, token, key, fingerprint, work):
                                     "新的请求请使用新的 Idempotency-Key。", code="idempotency_key_reused") from None
             if row.status_code == 0:  # only where the insert does not wait (SQLite): the first is still running
                 raise ApiError(409, "相同 Idempotency-Key 的请求正在处理中，请稍后重试。", code="request_in_progress") from None
-            return row.status_code, row.body, True
+            # Stored as JSON text (a jsonb string): a jsonb object would come back with its keys reordered.
+            body = json.loads(row.body) if isinstance(row.body, str) else row.body
+            return row.status_code, body, True
         status, body = _outcome(work)
-        row.status_code, row.body = status, body
+        row.status_code, row.body = status, json.dumps(body, ensure_ascii=False)
         row.save(update_fields=["status_code", "body"])
     return status, body, False
 

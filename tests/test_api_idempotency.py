@@ -25,6 +25,7 @@ def test_a_retry_with_the_same_key_gets_the_same_answer_and_imports_nothing_agai
     again = api.put(LICENSES, body, HTTP_IDEMPOTENCY_KEY="batch-0001")
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json() and first.json()["imported"] == 3
+    assert first.content == again.content  # byte for byte: the keys in their first order, too
     assert again["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
     assert Record.objects.count() == 3 and ImportBatch.objects.count() == 1
     calls = list(ApiCall.objects.order_by("id").values_list("rows_imported", "replayed"))
@@ -52,6 +53,7 @@ def test_a_refusal_is_replayed_as_it_was(api):
     again = api.put(LICENSES, bad, HTTP_IDEMPOTENCY_KEY="bad-1")
     assert first.status_code == again.status_code == 422
     assert first.json() == again.json() and first.json()["error_count"] == 2
+    assert first.content == again.content
     assert ImportBatch.objects.count() == 1
 
 
