@@ -25,7 +25,7 @@ from reporting.management.commands.report_status import report_status_data
 from reporting.models import Category, ImportBatch, ReportEntry
 from reporting.selectors import is_future, units_visible_to
 from reporting.validation import header_columns, validation_start
-from reporting.validators import FieldError, cell_text, check_number_as_code
+from reporting.validators import FieldError, cell_text, check_number_as_code, parse_date
 
 from .errors import ApiError
 
@@ -291,6 +291,10 @@ def _cell(f, value):
             raise FieldError(f"{f.header}以数字传送且超出了精确范围（{value:.6g}），末几位已丢失；请以字符串传送") from None
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**50:
         raise FieldError("数字过长")
+    if isinstance(value, int | float) and not isinstance(value, bool) and f.kind == s.DATE:
+        # An Excel date sent as its serial number, with its time of day (46268.5) too, or 20190805: read as
+        # an Excel cell holding that number is read, so the CSV carries the date itself.
+        return parse_date(value).isoformat()
     return cell_text(value)
 
 

@@ -121,6 +121,21 @@ def test_a_number_in_a_text_column_keeps_all_its_digits(api):
     assert (data["cert_number"], data["remark"], data["legal_rep"]) == ("123456789012345678", "0.5", "")
 
 
+def test_dates_sent_as_excel_serial_numbers_with_or_without_a_time(api):
+    rows = license_rows(4)
+    rows[0]["许可决定日期"] = 43682  # 2019-08-05
+    rows[1]["许可决定日期"] = 43682.5  # 2019-08-05 12:00, an Excel date-time
+    rows[2]["许可决定日期"] = 20190805
+    rows[3]["许可决定日期"] = -3.5
+    response = api.put(LICENSES, {"mode": "replace", "rows": rows})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["row"], error["column"]) == (4, "许可决定日期") and "不是有效日期" in error["message"]
+    response = api.put(LICENSES, {"mode": "replace", "rows": rows[:3]})
+    assert response.status_code == 200, response.json()
+    assert {r.data["decision_date"] for r in stored()} == {"2019-08-05"}
+
+
 def test_a_long_number_sent_as_a_float_is_refused_not_guessed(api):
     row = license_rows(1, subject_type="自然人", id_type="居民身份证")[0]
     row["证件号码"] = 2.10802198001012e17
