@@ -35,6 +35,8 @@ _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Invisible marks a system's CSV-to-JSON step leaves in keys: the UTF-8 BOM on the first one, zero-width spaces.
 _INVISIBLE = re.compile(r"[\ufeff\u200b\u200c\u200d\u2060]")
+# The field codes of the other 双公示 layout (the subject fields are shared): not named in this one's hints.
+_OTHER_CODES = {"license": ("CF_",), "penalty": ("XK_",)}
 MAX_IGNORED_LISTED = 100  # keys ignored, listed back (a body with thousands of odd keys gets the first ones)
 
 
@@ -231,7 +233,7 @@ def rows_table(schema, rows):
         return table
     missing = [f for f in schema.fields if f.required and f.key not in used]
     for f in missing:
-        codes = "、".join(a for a in f.aliases if a.isascii())
+        codes = "、".join(a for a in f.aliases if a.isascii() and not a.startswith(_OTHER_CODES.get(schema.code, ())))
         hint = f"（键“{f.header}”" + (f"或字段代码 {codes}" if codes else "") + "）"
         table.errors.append({"row": None, "column": f.header, "message": f"缺少必填字段{hint}"})
     if table.errors:

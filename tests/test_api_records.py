@@ -171,6 +171,12 @@ def test_a_missing_required_field_is_named(api):
     assert response.status_code == 422
     [error] = response.json()["errors"]
     assert error["row"] is None and error["column"] == "许可机关" and "XK_XKJG" in error["message"]
+    # A penalty's hint names the penalty layout's codes only (the subject fields are shared with licenses).
+    rows = headed(records("penalty", 1), "penalty")
+    del rows[0]["行政相对人名称"]
+    response = api.put(url(category="admin_penalty"), {"mode": "replace", "rows": rows})
+    [error] = response.json()["errors"]
+    assert "CF_XDR_MC" in error["message"] and "XK_" not in error["message"], error
     assert not stored().exists()
 
 
