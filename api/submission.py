@@ -293,6 +293,10 @@ def _cell(f, value):
             raise FieldError(f"{f.header}以数字传送且超出了精确范围（{value:.6g}），末几位已丢失；请以字符串传送") from None
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**50:
         raise FieldError("数字过长")
+    if isinstance(value, int | float) and not isinstance(value, bool) and f.key == "id_type" and 0 < value < 1000 \
+            and float(value).is_integer():
+        # The standard's 证件类型 codes are three digits (001 身份证 …); a system that keeps them as numbers sends 1.
+        return f"{int(value):03d}"
     if isinstance(value, int | float) and not isinstance(value, bool) and f.kind == s.DATE:
         # An Excel date sent as its serial number, with its time of day (46268.5) too, or 20190805: read as
         # an Excel cell holding that number is read, so the CSV carries the date itself.
