@@ -285,6 +285,8 @@ def _cell(f, value):
     if isinstance(value, str):
         if _SURROGATE.search(value):
             raise FieldError("含有无效的字符（不成对的 UTF-16 代理项），请检查编码")
+        if f.key == "id_type" and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 3:
+            return value.strip().zfill(3)  # "1": the code 001 after a spreadsheet dropped its zeros
         return value
     if isinstance(value, float) and f.kind in (s.CODE, s.ID_NUMBER):
         try:

@@ -111,9 +111,9 @@ def test_field_codes_and_national_code_values_are_accepted_and_stored_canonical(
 
 
 def test_an_id_type_code_sent_as_a_number_is_the_three_digit_code(api):
-    rows = license_rows(2, subject_type="自然人", credit_code="", legal_rep="", id_number=resident_id(3))
+    rows = license_rows(3, subject_type="自然人", credit_code="", legal_rep="", id_number=resident_id(3))
     for n, row in enumerate(rows):
-        row["证件类型"] = [1, 1.0][n]
+        row["证件类型"] = [1, 1.0, " 1"][n]
         row["证件号码"] = resident_id(3 + n)
     response = api.put(LICENSES, {"mode": "replace", "rows": rows})
     assert response.status_code == 200, response.json()
