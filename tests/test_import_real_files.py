@@ -69,7 +69,8 @@ def stored(report, code=LICENSE):
 # --- national spellings ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spelling", ["身份证", "居民身份证", "身份证号", "二代身份证", "001", " 身份证 "])
+# 1 and 1.0: the code 001 in a numeric cell (Excel drops the leading zeros).
+@pytest.mark.parametrize("spelling", ["身份证", "居民身份证", "身份证号", "二代身份证", "001", " 身份证 ", 1, 1.0, "1"])
 def test_id_type_spellings_are_stored_as_one_value(dept_report, reporter, upload, spelling):
     row = record("license", 0, subject_type="自然人", credit_code="", id_type=spelling, id_number=resident_id(3))
     batch = upload(dept_report, LICENSE, xlsx_bytes("license", [row]), user=reporter)
@@ -93,6 +94,7 @@ def test_other_id_types_by_their_common_names(dept_report, reporter, upload, spe
     ("subject_type", "非法人组织", "法人及非法人组织"), ("subject_type", "企业", "法人及非法人组织"),
     ("status", "1", "有效"), ("status", 1, "有效"), ("status", "2", "无效"), ("status", "正常", "有效"),
     ("status", "撤销", "无效"), ("license_kind", "普通许可", "普通"), ("license_kind", "其它", "其他"),
+    ("subject_type", "1", "法人及非法人组织"), ("subject_type", 3, "个体工商户"),
 ])
 def test_enumerations_accept_standard_codes_and_variants(dept_report, reporter, upload, key, spelling, canonical):
     batch = upload(dept_report, LICENSE, xlsx_bytes("license", [record("license", 0, **{key: spelling})]), user=reporter)
