@@ -29,15 +29,18 @@
   parses JSON several times slower than orjson.)
 """
 
-import csv
+import collections
 import datetime
 import decimal
 import hashlib
 import io
+import itertools
+import multiprocessing
 import operator
 import os
 import queue
 import re
+import struct
 import tempfile
 import threading
 import time
@@ -46,12 +49,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import psycopg2
+import psycopg2.extensions
 from django.db import DatabaseError, connection, transaction
 
 from reporting.exports import sanitize_csv
 from reporting.models import Category, MonthlyReport, Record, ReportStatus
 
-from . import national, xlsx
+from . import fast, national, xlsx
 from .models import ExportedRecord, ExportRun
 from .xlsx import StreamingWorkbook
 
@@ -100,7 +105,7 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
         raise ExportError(f"输出文件“{path}”是一个目录，请给出文件名。")
     category_obj = Category.objects.get(code=layout.category)
     started = time.monotonic()
-    with _category_lock(category_obj.pk), _snapshot():
+    with _category_lock(category_obj.pk), _snapshot() as own_snapshot:
         reports = list(
             MonthlyReport.objects.filter(status=ReportStatus.ACCEPTED, period__gte=period_from,
                                          period__lte=period_through)
@@ -109,24 +114,33 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
         if since_last:
             _latest_state_table(category_obj.pk)
         withdrawn = _withdrawn(category_obj.pk, period_from, period_through) if since_last else []
+        # Worker processes sharing the snapshot: only a snapshot of ours (a caller's transaction may hold rows
+        # other sessions cannot see) and without --since-last (its state table is this session's).
+        parallel = own_snapshot and fmt == "csv" and not since_last and WORKERS > 1 and bool(reports)
+        run_fields = dict(category=category_obj, period_from=period_from, period_through=period_through, format=fmt,
+                          headers=headers, since_last=since_last, withdrawn=len(withdrawn), file_name=str(path),
+                          user=user)
         tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)
         try:
             with tmp:
-                total = _count(reports, category_obj.pk, since_last) if fmt == "xlsx" else None
-                records = _records(reports, category_obj.pk, since_last)
-                rows, digest, ledger = _write(tmp, layout, fmt, headers, records, total)
+                if parallel:
+                    run = ExportRun.objects.create(**run_fields, rows=0, sha256="", size=0)
+                    rows, digest, logged = _parallel_csv(tmp, layout, layout.headers(headers), reports,
+                                                         category_obj.pk, run.pk)
+                else:
+                    total = _count(reports, category_obj.pk, since_last) if fmt == "xlsx" else None
+                    chunks = _chunks(reports, category_obj.pk, since_last, binary=fmt == "csv")
+                    rows, digest, ledger = _write(tmp, layout, fmt, headers, chunks, total)
             size = os.path.getsize(tmp.name)
-            run = ExportRun.objects.create(
-                category=category_obj, period_from=period_from, period_through=period_through, format=fmt,
-                headers=headers, since_last=since_last, rows=rows or 0, withdrawn=len(withdrawn), sha256=digest,
-                size=size, file_name=str(path), user=user,
-            )
-            logged = _ledger_write(run.pk, ledger, withdrawn)
+            if not parallel:
+                run = ExportRun.objects.create(**run_fields, rows=rows or 0, sha256=digest, size=size)
+                logged = _ledger_write(run.pk, ledger, withdrawn)
             if rows is not None and logged != rows:
                 raise RuntimeError(f"export wrote {rows} rows but logged {logged}")
             run.rows = rows = logged
+            run.sha256, run.size = digest, size
             run.seconds = round(time.monotonic() - started, 3)
-            run.save(update_fields=["rows", "seconds"])
+            run.save(update_fields=["rows", "sha256", "size", "seconds"])
             if since_last:
                 _drop_state_table()
             os.replace(tmp.name, path)
@@ -168,7 +182,8 @@ def _category_lock(category_id):
 
 @contextmanager
 def _snapshot():
-    """One transaction; on PostgreSQL one REPEATABLE READ snapshot (unless a caller's transaction is open)."""
+    """One transaction; on PostgreSQL one REPEATABLE READ snapshot (unless a caller's transaction is open).
+    Yields True when the snapshot is ours (PostgreSQL, no caller's transaction): then other sessions can share it."""
     outer = connection.in_atomic_block
     with transaction.atomic():
         if connection.vendor == "postgresql" and not outer:
@@ -176,7 +191,7 @@ def _snapshot():
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         elif connection.vendor == "sqlite":
             _sqlite_functions()
-        yield
+        yield connection.vendor == "postgresql" and not outer
 
 
 def _content_key_sql():
@@ -214,10 +229,11 @@ def _count(reports, category_id, since_last):
     return total
 
 
-def _records(reports, category_id, since_last):
-    """(unit_id, period, doc_number, data JSON text, content key) of every record to export, in order."""
+def _chunks(reports, category_id, since_last, binary=False):
+    """(unit_id, period, rows) chunks of every record to export, in order; rows are (doc_number, data JSON
+    text, content key) tuples, the data as UTF-8 bytes when `binary` (else str)."""
     if connection.vendor == "postgresql":
-        yield from _streamed_records(reports, category_id, since_last)
+        yield from _streamed_chunks(reports, category_id, since_last, binary)
         return
     query = (f"SELECT r.doc_number, r.data, {_content_key_sql()} FROM {Record._meta.db_table} r "
              f"WHERE r.report_id = %s AND r.category_id = %s{_changed(since_last)} ORDER BY r.row_number, r.id")
@@ -225,11 +241,12 @@ def _records(reports, category_id, since_last):
         with connection.chunked_cursor() as cursor:
             cursor.execute(query, [report_id, category_id])
             while chunk := cursor.fetchmany(FETCH_ROWS):
-                for doc, data, key_value in chunk:
-                    yield unit_id, period, doc, data, key_value
+                if binary:
+                    chunk = [(doc, data.encode(), key) for doc, data, key in chunk]
+                yield unit_id, period, chunk
 
 
-def _streamed_records(reports, category_id, since_last):
+def _streamed_chunks(reports, category_id, since_last, binary):
     """PostgreSQL: the records read ahead by a second thread, a server-side cursor per report.
 
     Read in the converting thread, each FETCH left the server idle while a chunk was converted, and
@@ -237,13 +254,11 @@ def _streamed_records(reports, category_id, since_last):
     thread fetches the next chunk meanwhile (psycopg2 releases the GIL while it waits) and hands
     chunks over a bounded queue.  (COPY … TO STDOUT calls back into Python for every row: slower.)
     """
-    reader = _Reader(connection.connection, reports, category_id, since_last)
+    reader = _Reader(connection.connection, reports, category_id, since_last, binary)
     reader.start()
     try:
         while (chunk := reader.chunks.get()) is not None:
-            unit_id, period, rows = chunk
-            for doc, data, key in rows:
-                yield unit_id, period, doc, data, key
+            yield chunk
         if reader.error is not None:
             raise reader.error
     finally:
@@ -254,9 +269,9 @@ class _Reader(threading.Thread):
     """Fetches the reports' records on the export's connection (the main thread does not use it
     meanwhile) and queues (unit_id, period, rows) chunks, then None."""
 
-    def __init__(self, raw_connection, reports, category_id, since_last):
+    def __init__(self, raw_connection, reports, category_id, since_last, binary=False):
         super().__init__(name="export-read", daemon=True)
-        self.raw, self.reports, self.category_id = raw_connection, reports, category_id
+        self.raw, self.reports, self.category_id, self.binary = raw_connection, reports, category_id, binary
         self.query = (f"SELECT r.doc_number, r.data, {_content_key_sql()} FROM {Record._meta.db_table} r "
                       f"WHERE r.report_id = %s AND r.category_id = %s{_changed(since_last)} "
                       f"ORDER BY r.row_number, r.id")
@@ -270,6 +285,8 @@ class _Reader(threading.Thread):
                 if self.stopped:
                     break
                 with self.raw.cursor(name=f"export_records_{n}") as cursor:
+                    if self.binary:  # text as the UTF-8 bytes the server sends: no decoding
+                        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor)
                     cursor.execute(self.query, [report_id, self.category_id])
                     while not self.stopped and (rows := cursor.fetchmany(READ_ROWS)):
                         self.chunks.put((unit_id, period, rows))
@@ -419,12 +436,12 @@ class _Ledger:
         self.count = 0
         self.dates = _Dates()
 
-    def add_many(self, entries):
-        """(unit_id, period, 文书号, content key) tuples of a chunk of rows."""
-        dates = self.dates
-        self.file.write("".join([f"{unit_id}\t{dates[period]}\t{_copy_escape(doc)}\t{key}\n"
-                                 for unit_id, period, doc, key in entries]))
-        self.count += len(entries)
+    def add_many(self, unit_id, period, chunk):
+        """A chunk of rows (文书号, data, content key) of one report."""
+        prefix = f"{unit_id}\t{self.dates[period]}\t"
+        self.file.write("".join([f"{prefix}{_copy_escape(doc if type(doc) is str else doc.decode())}\t{key}\n"
+                                 for doc, _, key in chunk]))
+        self.count += len(chunk)
 
     def rows(self):
         self.file.seek(0)
@@ -455,77 +472,67 @@ def _copy_unescape(text):
     return _COPY_ESCAPED.sub(lambda m: _COPY_ESCAPES[m.group(1)], text) if "\\" in text else text
 
 
-def _write(fileobj, layout, fmt, headers, records, total):
+def _write(fileobj, layout, fmt, headers, chunks, total):
     """Write the file; returns (rows, SHA-256 of the file, ledger)."""
     if fmt == "csv":
-        return _write_csv(fileobj, layout, layout.headers(headers), records)
-    return _write_xlsx(fileobj, layout, layout.headers(headers), records, total)
+        return _write_csv(fileobj, layout, layout.headers(headers), chunks)
+    return _write_xlsx(fileobj, layout, layout.headers(headers), chunks, total)
 
 
-def _write_csv(fileobj, layout, header, records):
-    convert = _Converter(layout)
+def _slow_csv_row(layout):
+    """A record's CSV row the per-record way: parsed, converted, sanitised when a value looks like a formula."""
+    convert, loads, formula_in = _Converter(layout), orjson.loads, _FORMULA_IN_JSON.search
+
+    def row(data):
+        text = data.decode() if isinstance(data, bytes) else data
+        values = convert(loads(text))
+        return [sanitize_csv(value) for value in values] if formula_in(text) else values
+
+    return row
+
+
+def _slow_xlsx_row(layout):
+    convert, loads = _Converter(layout), orjson.loads
+    return lambda data: convert(loads(data))
+
+
+def _csv_header(header):
+    return fast.CsvChunks.line_of(header) + b"\n"
+
+
+def _write_csv(fileobj, layout, header, chunks):
+    """The serial way (SQLite, a caller's transaction, --since-last): chunks converted here, ledger kept."""
+    convert = fast.CsvChunks(layout, _slow_csv_row(layout))
+    data_of = operator.itemgetter(1)
     ledger = _Ledger()
     sink = _Sink(fileobj)
     sink.start()
     rows = 0
     try:
-        buffer = io.StringIO()
-        out = csv.writer(buffer, lineterminator="\n")  # as PostgreSQL's COPY writes it
-        _flush_csv(out, buffer, [header], sink)
-        batch, entries = [], []
-        loads, formula_in = orjson.loads, _FORMULA_IN_JSON.search
-        for unit_id, period, doc, data, key in records:
-            row = convert(loads(data))
-            if formula_in(data):
-                row = [sanitize_csv(value) for value in row]
-            batch.append(row)
-            entries.append((unit_id, period, doc, key))
-            if len(batch) == FETCH_ROWS:
-                rows += _flush_csv(out, buffer, batch, sink)
-                ledger.add_many(entries)
-                batch, entries = [], []
-        rows += _flush_csv(out, buffer, batch, sink)
-        ledger.add_many(entries)
+        sink.put(_csv_header(header))
+        for unit_id, period, chunk in chunks:
+            sink.put(convert(list(map(data_of, chunk))))
+            ledger.add_many(unit_id, period, chunk)
+            rows += len(chunk)
     finally:
         digest = sink.close()
     return rows, digest, ledger
 
 
-def _flush_csv(out, buffer, batch, sink):
-    """CSV lines of a batch of rows.  A row with no comma, quote or line break in any value is its values
-    joined by commas, which is what csv.writer writes for it; the others go through csv.writer."""
-    lines = []
-    for row in batch:
-        line = ",".join(row)
-        if line.count(",") == len(row) - 1 and '"' not in line and "\n" not in line and "\r" not in line:
-            lines.append(line)
-        else:
-            out.writerow(row)
-            lines.append(buffer.getvalue()[:-1])
-            buffer.seek(0)
-            buffer.truncate()
-    lines.append("")
-    sink.put("\n".join(lines).encode())
-    return len(batch)
-
-
-def _write_xlsx(fileobj, layout, header, records, total):
-    convert = _Converter(layout)
+def _write_xlsx(fileobj, layout, header, chunks, total):
+    convert = fast.XlsxChunks(layout, _slow_xlsx_row(layout))
+    data_of = operator.itemgetter(1)
     ledger = _Ledger()
     amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
     book = StreamingWorkbook(fileobj, sheet_name=layout.name, total_rows=total, numeric=amounts,
                              max_rows=xlsx.MAX_SHEET_ROWS)
     try:
         book.start(header)
-        entries = []
-        loads, not_plain, append = orjson.loads, _NOT_PLAIN_XML.search, book.append
-        for unit_id, period, doc, data, key in records:
-            append(convert(loads(data)), plain=not_plain(data) is None)
-            entries.append((unit_id, period, doc, key))
-            if len(entries) == FETCH_ROWS:
-                ledger.add_many(entries)
-                entries = []
-        ledger.add_many(entries)
+        append = book.append
+        for unit_id, period, chunk in chunks:
+            for row, plain in convert(list(map(data_of, chunk))):
+                append(row, plain=plain)
+            ledger.add_many(unit_id, period, chunk)
         book.close()
     except BaseException:
         book.abort()
@@ -540,6 +547,187 @@ def _file_sha256(name):
         while chunk := f.read(1 << 20):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+# --- the CSV in worker processes ----------------------------------------------------------
+
+WORKERS = max(0, int(os.environ.get("EXPORT_WORKERS", "2")))
+TASK_ROWS = 4000  # records a worker converts per task (about 4 MB of CSV)
+WINDOW = 2 * WORKERS + 2  # tasks handed out and not yet written: bounds memory
+
+
+def _parallel_csv(fileobj, layout, header, reports, category_id, run_id):
+    """The CSV converted by WORKERS forked processes, each reading with its own connection in this
+    transaction's snapshot (pg_export_snapshot), tasks of consecutive records handed out in order and
+    written strictly in order.  The workers also give each record's ledger row (content key by hashlib:
+    PostgreSQL's md5() costs several times more), which this connection COPYs in (binary) meanwhile.
+    Returns (rows, SHA-256, ledger rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+    tasks = iter(_tasks(reports, category_id))
+    params = connection.get_connection_params()
+    pool = multiprocessing.get_context("fork").Pool(
+        WORKERS, initializer=_worker_start, initargs=(params, snapshot, layout.category, category_id, run_id))
+    ledger = _LedgerCopy(connection.connection)
+    sink = _Sink(fileobj)
+    rows = 0
+    try:
+        ledger.start()  # threads only after the fork
+        sink.start()
+        sink.put(_csv_header(header))
+        window = collections.deque(pool.apply_async(_worker_csv, (task,)) for task in itertools.islice(tasks, WINDOW))
+        while window:
+            count, data, entries = window.popleft().get()
+            if (task := next(tasks, None)) is not None:
+                window.append(pool.apply_async(_worker_csv, (task,)))
+            sink.put(data)
+            ledger.put(entries)
+            rows += count
+        pool.close()
+    except BaseException:
+        ledger.abort()
+        raise
+    finally:
+        pool.terminate()
+        pool.join()
+        digest = sink.close()
+    return rows, digest, ledger.finish()
+
+
+def _tasks(reports, category_id):
+    """The records in export order as tasks of about TASK_ROWS: [(report_id, unit_id, period, from, before)],
+    where from and before are (row_number, id) bounds splitting a large report, or None."""
+    records = Record._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT r.report_id, COUNT(*) FROM {records} r WHERE r.report_id = ANY(%s) "
+                       f"AND r.category_id = %s GROUP BY r.report_id", [[pk for pk, _, _ in reports], category_id])
+        counts = dict(cursor.fetchall())
+        tasks, task, size = [], [], 0
+        for report_id, unit_id, period in reports:
+            count = counts.get(report_id, 0)
+            if not count:
+                continue
+            if size + count > TASK_ROWS and task:
+                tasks.append(task)
+                task, size = [], 0
+            if count <= TASK_ROWS:
+                task.append((report_id, unit_id, period, None, None))
+                size += count
+                continue
+            cursor.execute(
+                f"SELECT row_number, id FROM (SELECT r.row_number, r.id, ROW_NUMBER() OVER "
+                f"(ORDER BY r.row_number, r.id) - 1 AS n FROM {records} r WHERE r.report_id = %s "
+                f"AND r.category_id = %s) s WHERE n %% %s = 0 AND n > 0 ORDER BY n",
+                [report_id, category_id, TASK_ROWS],
+            )
+            bounds = [None, *(tuple(b) for b in cursor.fetchall()), None]
+            tasks += [[(report_id, unit_id, period, lower, upper)] for lower, upper in itertools.pairwise(bounds)]
+        if task:
+            tasks.append(task)
+    return tasks
+
+
+_worker = None  # in a worker process: its cursor, converter, query and run
+
+
+def _worker_start(params, snapshot, category, category_id, run_id):
+    global _worker
+    raw = psycopg2.connect(**params)
+    raw.set_client_encoding("UTF8")  # the bytes are the text's UTF-8: what content_key hashes
+    raw.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
+    cursor = raw.cursor()
+    cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+    psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor)
+    layout = national.LAYOUTS[category]
+    query = (f"SELECT r.doc_number, r.data FROM {Record._meta.db_table} r "
+             f"WHERE r.report_id = %s AND r.category_id = {int(category_id)}")
+    _worker = (raw, cursor, fast.CsvChunks(layout, _slow_csv_row(layout)), query, run_id)
+
+
+_EPOCH = datetime.date(2000, 1, 1)  # PostgreSQL's binary dates count days from it
+_KEY_LENGTH = (8).to_bytes(4, "big")
+
+
+def _worker_csv(task):
+    """In a worker: how many records the task has, their CSV lines and their ledger rows (binary COPY tuples)."""
+    _, cursor, convert, query, run_id = _worker
+    parts, ledger, count = [], [], 0
+    md5, pack = hashlib.md5, struct.pack
+    for report_id, unit_id, period, lower, upper in task:
+        sql, args = query, [report_id]
+        if lower is not None:
+            sql += " AND (r.row_number, r.id) >= (%s, %s)"
+            args += lower
+        if upper is not None:
+            sql += " AND (r.row_number, r.id) < (%s, %s)"
+            args += upper
+        cursor.execute(sql + " ORDER BY r.row_number, r.id", args)
+        # Five fields: run, unit, period (the report's), 文书号, content key (content_key(): MD5's first 8 bytes).
+        head = pack(">hiqiqii", 5, 8, run_id, 8, unit_id, 4, (period - _EPOCH).days)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            parts.append(convert([data for _, data in rows]))
+            ledger.append(b"".join([b"%b%b%b%b%b" % (head, len(doc).to_bytes(4, "big"), doc, _KEY_LENGTH,
+                                                      md5(data).digest()[:8]) for doc, data in rows]))
+            count += len(rows)
+    return count, b"".join(parts), b"".join(ledger)
+
+
+class _LedgerCopy(threading.Thread):
+    """A parallel CSV's ledger COPYd (binary) on the export's connection while the workers convert."""
+
+    HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+    TRAILER = b"\xff\xff"
+
+    def __init__(self, raw_connection):
+        super().__init__(name="export-ledger", daemon=True)
+        self.raw, self.error, self.count = raw_connection, None, 0
+        self.chunks = queue.Queue(maxsize=WINDOW)
+        self.buffer = self.HEADER
+        self.aborted = self.drained = False
+
+    def put(self, data):
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(data)
+
+    def read(self, size=-1):
+        while not self.buffer:
+            chunk = self.chunks.get()
+            if chunk is None:
+                if self.aborted:
+                    self.drained = True
+                    raise RuntimeError("export aborted")
+                return b""
+            self.buffer = chunk
+        data, self.buffer = self.buffer, b""
+        return data
+
+    readline = read
+
+    def run(self):
+        try:
+            with self.raw.cursor() as cursor:
+                cursor.copy_expert(f"COPY {ExportedRecord._meta.db_table} (run_id, unit_id, period, doc_number, "
+                                   f"content_key) FROM STDIN WITH (FORMAT binary)", self, size=1 << 20)
+                self.count = cursor.rowcount
+        except BaseException as exc:  # raised in the main thread
+            self.error = exc
+            while not self.drained and self.chunks.get() is not None:  # unblock the producer until it stops
+                pass
+
+    def abort(self):
+        self.aborted = True
+        self.chunks.put(None)
+        self.join()
+
+    def finish(self):
+        self.chunks.put(self.TRAILER)
+        self.chunks.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.count
 
 
 # --- the log ----------------------------------------------------------------------------
