@@ -22,7 +22,7 @@ from django.utils import timezone
 from reporting import imports, outliers, services
 from reporting import schemas as s
 from reporting.management.commands.report_status import report_status_data
-from reporting.models import Category, ImportBatch, ReportEntry
+from reporting.models import Category, ImportBatch, MonthlyReport, ReportEntry
 from reporting.selectors import is_future, units_visible_to
 from reporting.validation import header_columns, validation_start
 from reporting.validators import FieldError, cell_text, check_number_as_code, parse_date
@@ -79,6 +79,18 @@ def report_to_change(*, unit, period, user):
     return report
 
 
+def refuse_if_locked(*, unit, period, user):
+    """409 before the rows are read when the month cannot change anyway (submitted, accepted, past its lock
+    day): a client is not sent to fix rows it can no longer send.  Creates nothing."""
+    if is_future(period):
+        return  # report_to_change answers it (422)
+    report = MonthlyReport.objects.filter(unit=unit, period=period).first() or MonthlyReport(unit=unit, period=period)
+    try:
+        services.report_check_editable(report=report, user=user)
+    except services.ServiceError as exc:
+        raise ApiError(409, str(exc), code="not_editable") from None
+
+
 # --- PUT …/categories/{category}/records -----------------------------------------------
 
 
@@ -114,6 +126,7 @@ def records_put(*, user, unit, period, category, body):
     if len(rows) > settings.API_MAX_ROWS:
         raise ApiError(413, f"一次最多提交 {settings.API_MAX_ROWS:,} 行，本次 {len(rows):,} 行。请分批提交："
                             "第一批用 replace，其余各批用 append。", code="too_many_rows")
+    refuse_if_locked(unit=unit, period=period, user=user)
     table = rows_table(schema, rows)
     if table.errors:
         return 422, _import_body(errors=table.errors, error_count=len(table.errors), ignored=table.ignored,

@@ -316,6 +316,10 @@ def test_a_locked_month_is_refused_as_the_page_refuses_it(api):
     assert "已过锁定日" in response.json()["detail"]
     assert not MonthlyReport.objects.filter(unit__code="D02").exists()
     assert not Record.objects.exists()
+    # Rows with errors get the same 409 (not a list of errors to fix for a month that cannot change).
+    response = api.put(url(period="2019-08", category="admin_license"), {"mode": "replace", "rows": [{"XK_XDR": "x"}]})
+    assert response.status_code == 409 and response.json()["code"] == "not_editable"
+    assert not MonthlyReport.objects.filter(unit__code="D02").exists()
 
 
 def test_a_month_not_started_is_refused(api):
