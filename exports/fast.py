@@ -19,11 +19,11 @@ import bisect
 import csv
 import io
 import itertools
+import operator
 import re
 
 import orjson
 
-from reporting.exports import sanitize_csv
 from reporting.schemas import DECIMAL, get_schema
 
 from . import national
@@ -158,7 +158,7 @@ class ChunkConverter:
 
 def _offsets(texts):
     """Where each record starts in the chunk's texts joined by one character."""
-    return [0, *itertools.accumulate(len(t) + 1 for t in texts)][:-1]
+    return list(itertools.accumulate(map(operator.add, map(len, texts[:-1]), itertools.repeat(1)), initial=0))
 
 
 def _records_with(texts, joined, needles):
@@ -182,6 +182,8 @@ def _records_with(texts, joined, needles):
 # A text value starting with a formula character: what services._FORMULA_IN_JSON finds in a record with no
 # backslash (then '":"' is only ever where a text value starts).
 _FORMULA_STARTS = re.compile(rb'":"[=+\-@]')
+_FORMULA_FIRST = frozenset((b"=", b"+", b"-", b"@"))  # reporting.exports.FORMULA_PREFIXES but tab and CR:
+# a value here has no control character
 
 
 class CsvChunks:
@@ -204,22 +206,30 @@ class CsvChunks:
         columns = self.fast.columns(fast_texts, joined) if fast_texts else None
         if columns is None:
             return b"".join([self.line(self.slow_row(t)) + b"\n" for t in texts])
-        formula = _records_with(fast_texts, joined, _FORMULA_STARTS)
-        lines = list(map(b",".join, zip(*columns, strict=True)))
-        commas = self.commas
-        if b"".join(lines).count(b",") != commas * len(lines):
-            for i, line in enumerate(lines):
-                if line.count(b",") != commas:
-                    formula.add(i)  # rewritten below, quoted as csv.writer quotes
-        for i in formula:
-            row = [column[i].decode() for column in columns]
-            if _FORMULA_IN_JSON(fast_texts[i].decode()):
-                row = [sanitize_csv(value) for value in row]
-            lines[i] = self.line(row)
-        for i in sorted(slow):
-            lines.insert(i, self.line(self.slow_row(texts[i])))
-        lines.append(b"")
-        return b"\n".join(lines)
+        n, width = len(fast_texts), len(columns)
+        stride = 2 * width
+        # Values and separators in one list, joined once.
+        flat = ([None, b","] * (width - 1) + [None, b"\n"]) * n
+        for j, column in enumerate(columns):
+            flat[2 * j::stride] = column
+        # The per-record way sanitises every value of a record whose text has a value starting with a
+        # formula character (in a text with no backslash, exactly where '":"' is followed by one).
+        for i in _records_with(fast_texts, joined, _FORMULA_STARTS):
+            at = i * stride
+            flat[at:at + stride:2] = [b"'" + v if v[:1] in _FORMULA_FIRST else v for v in flat[at:at + stride:2]]
+        out = b"".join(flat)
+        if out.count(b",") != (width - 1) * n:  # a value with a comma: that line quoted as csv.writer does
+            for i in {i for column in columns if b"," in b"".join(column) for i, v in enumerate(column) if b"," in v}:
+                at = i * stride
+                flat[at:at + stride - 1] = [self.line([v.decode() for v in flat[at:at + stride:2]])]
+                flat[at + 1:at + 1] = [b""] * (stride - 2)
+            out = b"".join(flat)
+        if slow:
+            lines = out.split(b"\n")
+            for i in sorted(slow):
+                lines.insert(i, self.line(self.slow_row(texts[i])))
+            out = b"\n".join(lines)
+        return out
 
     def line(self, row):
         return self.line_of(row)
@@ -234,12 +244,6 @@ class CsvChunks:
             csv.writer(buffer, lineterminator="\n").writerow(row)
             line = buffer.getvalue()[:-1]
         return line.encode()
-
-
-def _FORMULA_IN_JSON(text):
-    from .services import _FORMULA_IN_JSON as pattern
-
-    return pattern.search(text)
 
 
 class XlsxChunks:
