@@ -29,6 +29,7 @@ from .validators import (
     check_uscc,
     check_uscc_uncached,
     clean_text,
+    formula_unescape,
     header_without_note,
     normalise_code,
     normalise_header,
@@ -332,6 +333,8 @@ class _BlockChecker:
         joined = "".join(col) if types == {str} else "".join(v for v in col if type(v) is str)
         if not joined.isprintable() or "_x" in joined:  # line breaks, tabs, control characters: rare
             broken = self._clean_texts(f, position, col, errors)
+        if "'" in joined:  # '=…: escaped against formula injection by an export (ours among them)
+            col = [formula_unescape(v) if type(v) is str else v for v in col]
         if not PLACEHOLDERS.isdisjoint(col):  # "无", "/", "-": nothing to say
             col = ["" if type(v) is str and v in PLACEHOLDERS else v for v in col]
         kind = f.kind

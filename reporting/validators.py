@@ -250,6 +250,10 @@ def _parse_date_text_uncached(value):
     if text.isdigit() and 3 <= len(text) <= 7 and not text.startswith("0"):
         # An Excel serial number saved as text (a CSV of a date column left in 常规 format).
         return parse_date(int(text))
+    whole, dot, fraction = text.partition(".")
+    if dot and whole.isdigit() and 3 <= len(whole) <= 7 and not whole.startswith("0") and fraction.isdigit():
+        # The same with its time of day (46268.5): the date is the whole days.
+        return parse_date(int(whole))
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
@@ -269,6 +273,8 @@ def parse_decimal(value):
         text = _SPACES.sub("", to_halfwidth(str(value))).replace(",", "").lstrip("¥￥")
         if text.endswith("万元"):
             text = text[:-2]
+        elif text.endswith("万"):  # 0.5万: the column's own unit
+            text = text[:-1]
         elif text.endswith("元"):
             raise FieldError(f"“{value}”的单位是元，本列单位为万元，请换算后填写数字（如 5000 元填 0.5）")
         try:
@@ -280,6 +286,16 @@ def parse_decimal(value):
     if number < 0:
         raise FieldError("不能为负数")
     return number
+
+
+# What a CSV writer puts before text that a spreadsheet would take for a formula (= + - @), as our own
+# exports do (reporting.exports.sanitize_csv): read back, the apostrophe goes.
+FORMULA_ESCAPED = ("'=", "'+", "'-", "'@")
+
+
+def formula_unescape(text):
+    """'=A1 → =A1: text that an export escaped against formula injection, as it was."""
+    return text[1:] if text.startswith(FORMULA_ESCAPED) else text
 
 
 def cell_text(value):

@@ -111,6 +111,8 @@ def _cell(f, raw, spellings):
             value = clean_text(value, multiline=f.multiline)
         except FieldError as exc:  # a control character
             return None, str(exc)
+        if value[:2] in ("'=", "'+", "'-", "'@"):  # escaped against formula injection by an export
+            value = value[1:]
         if value in PLACEHOLDERS:
             value = ""
     if value is None or value == "":

@@ -17,7 +17,18 @@ from reporting import imports, validation
 from reporting.models import Category, Deadline, ImportBatch, Record, ValueSynonym
 from reporting.schemas import SCHEMAS
 
-from .factories import VALID_ID, VALID_USCC, header_row, period, record, records, resident_id, uscc, xlsx_bytes
+from .factories import (
+    VALID_ID,
+    VALID_USCC,
+    csv_bytes,
+    header_row,
+    period,
+    record,
+    records,
+    resident_id,
+    uscc,
+    xlsx_bytes,
+)
 
 LICENSE = "admin_license"
 PENALTY = "admin_penalty"
@@ -219,7 +230,8 @@ def test_an_id_number_excel_stored_as_a_number_is_named_not_guessed(dept_report,
 
 
 @pytest.mark.parametrize("written", [43682, 43682.0, "2019.8.5", "2019-08-05 00:00:00", "2019/8/5 0:00",
-                                     datetime.datetime(2019, 8, 5, 9, 30), "2019年8月5日", "20190805", "43682"])
+                                     datetime.datetime(2019, 8, 5, 9, 30), "2019年8月5日", "20190805", "43682",
+                                     "43682.5", 43682.75])
 def test_dates_in_the_forms_offices_send(dept_report, reporter, upload, written):
     row = record("license", 0, decision_date=written, valid_from=written)
     batch = upload(dept_report, LICENSE, xlsx_bytes("license", [row]), user=reporter)
@@ -229,7 +241,7 @@ def test_dates_in_the_forms_offices_send(dept_report, reporter, upload, written)
 
 
 @pytest.mark.parametrize("written, value", [("1,200.5", 1200.5), ("0.5万元", 0.5), ("1，200 万元", 1200.0),
-                                            (3, 3.0), ("￥2", 2.0)])
+                                            (3, 3.0), ("￥2", 2.0), ("0.5万", 0.5)])
 def test_amounts_with_separators_or_a_unit(dept_report, reporter, upload, written, value):
     batch = upload(dept_report, PENALTY, xlsx_bytes("penalty", [record("penalty", 0, fine=written,
                                                                        valid_until="2020-01-01")]), user=reporter)
@@ -243,6 +255,16 @@ def test_an_amount_in_yuan_is_named(dept_report, reporter, upload):
     assert batch.status == ImportBatch.Status.FAILED
     assert (batch.errors[0]["row"], batch.errors[0]["column"]) == (2, "罚款金额（万元）")
     assert "万元" in batch.errors[0]["message"]
+
+
+def test_text_an_export_escaped_against_formulas_reads_back_as_it_was(dept_report, reporter, upload):
+    """A CSV writer (ours: reporting.exports.sanitize_csv) puts ' before = + - @; read back, it goes."""
+    row = record("license", 0, content="'=1+1 项目", remark="'@备注", cert_name="'-证书", doc_number="'+营测1号")
+    batch = upload(dept_report, LICENSE, csv_bytes("license", [row]), name="x.csv", user=reporter)
+    assert batch.status == ImportBatch.Status.SUCCEEDED, batch.errors
+    data = stored(dept_report).get().data
+    assert (data["content"], data["remark"], data["cert_name"], data["doc_number"]) == (
+        "=1+1 项目", "@备注", "-证书", "+营测1号")
 
 
 def test_line_breaks_and_spaces_inside_cells_are_trimmed(dept_report, reporter, upload):
