@@ -46,6 +46,8 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import getitem, methodcaller
 from pathlib import Path
 
 import orjson
@@ -638,7 +640,7 @@ def _worker_start(params, snapshot, category, category_id, run_id):
     raw.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
     cursor = raw.cursor()
     cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-    psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor)
+    psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor)  # text as the server's UTF-8 bytes
     layout = national.LAYOUTS[category]
     query = (f"SELECT r.doc_number, r.data FROM {Record._meta.db_table} r "
              f"WHERE r.report_id = %s AND r.category_id = {int(category_id)}")
@@ -647,13 +649,13 @@ def _worker_start(params, snapshot, category, category_id, run_id):
 
 _EPOCH = datetime.date(2000, 1, 1)  # PostgreSQL's binary dates count days from it
 _KEY_LENGTH = (8).to_bytes(4, "big")
+_FIRST_8 = slice(0, 8)
 
 
 def _worker_csv(task):
     """In a worker: how many records the task has, their CSV lines and their ledger rows (binary COPY tuples)."""
     _, cursor, convert, query, run_id = _worker
     parts, ledger, count = [], [], 0
-    md5, pack = hashlib.md5, struct.pack
     for report_id, unit_id, period, lower, upper in task:
         sql, args = query, [report_id]
         if lower is not None:
@@ -664,12 +666,17 @@ def _worker_csv(task):
             args += upper
         cursor.execute(sql + " ORDER BY r.row_number, r.id", args)
         # Five fields: run, unit, period (the report's), 文书号, content key (content_key(): MD5's first 8 bytes).
-        head = pack(">hiqiqii", 5, 8, run_id, 8, unit_id, 4, (period - _EPOCH).days)
+        head = struct.pack(">hiqiqii", 5, 8, run_id, 8, unit_id, 4, (period - _EPOCH).days)
         while rows := cursor.fetchmany(FETCH_ROWS):
-            parts.append(convert([data for _, data in rows]))
-            ledger.append(b"".join([b"%b%b%b%b%b" % (head, len(doc).to_bytes(4, "big"), doc, _KEY_LENGTH,
-                                                      md5(data).digest()[:8]) for doc, data in rows]))
-            count += len(rows)
+            docs, datas = zip(*rows, strict=True)
+            parts.append(convert(list(datas)))
+            n = len(rows)
+            fields = [head, None, None, _KEY_LENGTH, None] * n
+            fields[1::5] = map(int.to_bytes, map(len, docs), repeat(4), repeat("big"))
+            fields[2::5] = docs
+            fields[4::5] = map(getitem, map(methodcaller("digest"), map(hashlib.md5, datas)), repeat(_FIRST_8))
+            ledger.append(b"".join(fields))
+            count += n
     return count, b"".join(parts), b"".join(ledger)
 
 
