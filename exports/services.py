@@ -118,7 +118,7 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
         withdrawn = _withdrawn(category_obj.pk, period_from, period_through) if since_last else []
         # Worker processes sharing the snapshot: only a snapshot of ours (a caller's transaction may hold rows
         # other sessions cannot see) and without --since-last (its state table is this session's).
-        parallel = own_snapshot and fmt == "csv" and not since_last and WORKERS > 1 and bool(reports)
+        parallel = own_snapshot and not since_last and WORKERS > 1 and bool(reports)
         run_fields = dict(category=category_obj, period_from=period_from, period_through=period_through, format=fmt,
                           headers=headers, since_last=since_last, withdrawn=len(withdrawn), file_name=str(path),
                           user=user)
@@ -127,8 +127,8 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
             with tmp:
                 if parallel:
                     run = ExportRun.objects.create(**run_fields, rows=0, sha256="", size=0)
-                    rows, digest, logged = _parallel_csv(tmp, layout, layout.headers(headers), reports,
-                                                         category_obj.pk, run.pk)
+                    rows, digest, logged = _parallel(tmp, layout, fmt, layout.headers(headers), reports,
+                                                     category_obj.pk, run.pk)
                 else:
                     total = _count(reports, category_obj.pk, since_last) if fmt == "xlsx" else None
                     chunks = _chunks(reports, category_obj.pk, since_last, binary=fmt == "csv")
@@ -558,61 +558,85 @@ TASK_ROWS = 4000  # records a worker converts per task (about 4 MB of CSV)
 WINDOW = 2 * WORKERS + 2  # tasks handed out and not yet written: bounds memory
 
 
-def _parallel_csv(fileobj, layout, header, reports, category_id, run_id):
-    """The CSV converted by WORKERS forked processes, each reading with its own connection in this
+def _parallel(fileobj, layout, fmt, header, reports, category_id, run_id):
+    """The file converted by WORKERS forked processes, each reading with its own connection in this
     transaction's snapshot (pg_export_snapshot), tasks of consecutive records handed out in order and
-    written strictly in order.  The workers also give each record's ledger row (content key by hashlib:
-    PostgreSQL's md5() costs several times more), which this connection COPYs in (binary) meanwhile.
-    Returns (rows, SHA-256, ledger rows)."""
+    written strictly in order (an xlsx's rows numbered by the workers, deflated here).  The workers also
+    give each record's ledger row (content key by hashlib: PostgreSQL's md5() costs several times more),
+    which this connection COPYs in (binary) meanwhile.  Returns (rows, SHA-256, ledger rows)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_export_snapshot()")
         snapshot = cursor.fetchone()[0]
-    tasks = iter(_tasks(reports, category_id))
+    tasks, total = _tasks(reports, category_id)
+    tasks = iter(tasks)
     params = connection.get_connection_params()
     pool = multiprocessing.get_context("fork").Pool(
-        WORKERS, initializer=_worker_start, initargs=(params, snapshot, layout.category, category_id, run_id))
+        WORKERS, initializer=_worker_start,
+        initargs=(params, snapshot, layout.category, category_id, run_id, fmt, xlsx.MAX_SHEET_ROWS))
     ledger = _LedgerCopy(connection.connection)
-    sink = _Sink(fileobj)
+    if fmt == "csv":
+        sink, book = _Sink(fileobj), None
+    else:
+        amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
+        sink, book = None, StreamingWorkbook(fileobj, sheet_name=layout.name, total_rows=total, numeric=amounts,
+                                             max_rows=xlsx.MAX_SHEET_ROWS)
     rows = 0
     try:
         ledger.start()  # threads only after the fork
-        sink.start()
-        sink.put(_csv_header(header))
-        window = collections.deque(pool.apply_async(_worker_csv, (task,)) for task in itertools.islice(tasks, WINDOW))
+        if book is None:
+            sink.start()
+            sink.put(_csv_header(header))
+        else:
+            book.start(header)
+        window = collections.deque(pool.apply_async(_worker_convert, (task,))
+                                   for task in itertools.islice(tasks, WINDOW))
         while window:
             count, data, entries = window.popleft().get()
             if (task := next(tasks, None)) is not None:
-                window.append(pool.apply_async(_worker_csv, (task,)))
-            sink.put(data)
+                window.append(pool.apply_async(_worker_convert, (task,)))
+            if book is None:
+                sink.put(data)
+            else:
+                for sheet, xml, n in data:
+                    book.append_xml(sheet, xml, n)
             ledger.put(entries)
             rows += count
         pool.close()
+        if book is not None:
+            book.close()
     except BaseException:
         ledger.abort()
+        if book is not None:
+            book.abort()
         raise
     finally:
         pool.terminate()
         pool.join()
-        digest = sink.close()
+        if sink is not None:
+            digest = sink.close()
+    if book is not None:
+        fileobj.flush()
+        digest = _file_sha256(fileobj.name)
     return rows, digest, ledger.finish()
 
 
 def _tasks(reports, category_id):
-    """The records in export order as tasks of about TASK_ROWS: [(report_id, unit_id, period, from, before)],
-    where from and before are (row_number, id) bounds splitting a large report, or None."""
+    """The records in export order as tasks of about TASK_ROWS, and how many records there are: a task is
+    (number of its first record, [(report_id, unit_id, period, from, before)]), where from and before are
+    (row_number, id) bounds splitting a large report, or None."""
     records = Record._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT r.report_id, COUNT(*) FROM {records} r WHERE r.report_id = ANY(%s) "
                        f"AND r.category_id = %s GROUP BY r.report_id", [[pk for pk, _, _ in reports], category_id])
         counts = dict(cursor.fetchall())
-        tasks, task, size = [], [], 0
+        tasks, task, size, first = [], [], 0, 0
         for report_id, unit_id, period in reports:
             count = counts.get(report_id, 0)
             if not count:
                 continue
             if size + count > TASK_ROWS and task:
-                tasks.append(task)
-                task, size = [], 0
+                tasks.append((first, task))
+                task, first, size = [], first + size, 0
             if count <= TASK_ROWS:
                 task.append((report_id, unit_id, period, None, None))
                 size += count
@@ -624,16 +648,18 @@ def _tasks(reports, category_id):
                 [report_id, category_id, TASK_ROWS],
             )
             bounds = [None, *(tuple(b) for b in cursor.fetchall()), None]
-            tasks += [[(report_id, unit_id, period, lower, upper)] for lower, upper in itertools.pairwise(bounds)]
+            for n, (lower, upper) in enumerate(itertools.pairwise(bounds)):
+                tasks.append((first + n * TASK_ROWS, [(report_id, unit_id, period, lower, upper)]))
+            first += count
         if task:
-            tasks.append(task)
-    return tasks
+            tasks.append((first, task))
+    return tasks, first + size
 
 
 _worker = None  # in a worker process: its cursor, converter, query and run
 
 
-def _worker_start(params, snapshot, category, category_id, run_id):
+def _worker_start(params, snapshot, category, category_id, run_id, fmt, max_rows):
     global _worker
     raw = psycopg2.connect(**params)
     raw.set_client_encoding("UTF8")  # the bytes are the text's UTF-8: what content_key hashes
@@ -644,7 +670,11 @@ def _worker_start(params, snapshot, category, category_id, run_id):
     layout = national.LAYOUTS[category]
     query = (f"SELECT r.doc_number, r.data FROM {Record._meta.db_table} r "
              f"WHERE r.report_id = %s AND r.category_id = {int(category_id)}")
-    _worker = (raw, cursor, fast.CsvChunks(layout, _slow_csv_row(layout)), query, run_id)
+    if fmt == "csv":
+        convert = fast.CsvChunks(layout, _slow_csv_row(layout))
+    else:
+        convert = _XlsxRows(layout, max_rows)
+    _worker = (raw, cursor, convert, query, run_id)
 
 
 _EPOCH = datetime.date(2000, 1, 1)  # PostgreSQL's binary dates count days from it
@@ -652,9 +682,11 @@ _KEY_LENGTH = (8).to_bytes(4, "big")
 _FIRST_8 = slice(0, 8)
 
 
-def _worker_csv(task):
-    """In a worker: how many records the task has, their CSV lines and their ledger rows (binary COPY tuples)."""
+def _worker_convert(job):
+    """In a worker: how many records the task has, their CSV lines (bytes) or xlsx rows ([(sheet, XML, rows)])
+    and their ledger rows (binary COPY tuples)."""
     _, cursor, convert, query, run_id = _worker
+    first, task = job
     parts, ledger, count = [], [], 0
     for report_id, unit_id, period, lower, upper in task:
         sql, args = query, [report_id]
@@ -669,7 +701,7 @@ def _worker_csv(task):
         head = struct.pack(">hiqiqii", 5, 8, run_id, 8, unit_id, 4, (period - _EPOCH).days)
         while rows := cursor.fetchmany(FETCH_ROWS):
             docs, datas = zip(*rows, strict=True)
-            parts.append(convert(list(datas)))
+            parts.append(convert(list(datas)) if type(convert) is not _XlsxRows else convert(list(datas), first + count))
             n = len(rows)
             fields = [head, None, None, _KEY_LENGTH, None] * n
             fields[1::5] = map(int.to_bytes, map(len, docs), repeat(4), repeat("big"))
@@ -677,7 +709,75 @@ def _worker_csv(task):
             fields[4::5] = map(getitem, map(methodcaller("digest"), map(hashlib.md5, datas)), repeat(_FIRST_8))
             ledger.append(b"".join(fields))
             count += n
+    if type(convert) is _XlsxRows:
+        return count, _XlsxRows.merge(parts), b"".join(ledger)
     return count, b"".join(parts), b"".join(ledger)
+
+
+_FIVE_EMPTY = [""] * 5
+
+
+class _XlsxRows:
+    """In a worker: records' JSON texts (UTF-8) as xlsx rows' XML, numbered from a data row on: [(sheet, XML, rows)]."""
+
+    def __init__(self, layout, max_rows):
+        self.convert = fast.XlsxChunks(layout, _slow_xlsx_row(layout))
+        self.letters = xlsx.column_letters(len(layout.columns))
+        self.numeric = frozenset(i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT)
+        self.per_sheet = max_rows - 1
+
+    def __call__(self, datas, first):
+        pairs = self.convert(list(map(bytes.decode, datas)))
+        segments, per_sheet, at = [], self.per_sheet, 0
+        while at < len(pairs):  # rows of one sheet at a time
+            n = first + at
+            count = min(len(pairs) - at, per_sheet - n % per_sheet)
+            xml = self._render(pairs[at:at + count], n % per_sheet + 2)
+            segments.append((n // per_sheet + 1, xml.encode(), count))
+            at += count
+        return segments
+
+    def _render(self, pairs, start):
+        """Rows numbered from `start` in one sheet: what row_xml gives, as one list of pieces joined once."""
+        count = len(pairs)
+        numbers = list(map(str, range(start, start + count)))
+        columns = [(j, column) for j, column in enumerate(zip(*[row for row, _ in pairs], strict=True))
+                   if any(column)]  # a column with no value has no cell in any of these rows
+        # A row: '<row r="', n, '">', then per column: '<c r="' letter, n, '" …><t>', value, '</t>…</c>', then '</row>'.
+        template = ['<row r="', None, '">']
+        for j, _ in columns:
+            if j in self.numeric:
+                template += [f'<c r="{self.letters[j]}', None, '"><v>', None, "</v></c>"]
+            else:
+                template += [f'<c r="{self.letters[j]}', None, '" t="inlineStr"><is><t>', None, "</t></is></c>"]
+        template.append("</row>")
+        stride = len(template)
+        flat = template * count
+        flat[1::stride] = numbers
+        for k, (_, column) in enumerate(columns):
+            at = 3 + 5 * k
+            flat[at + 1::stride] = numbers
+            flat[at + 3::stride] = column
+            if "" in column:  # an empty value: no cell
+                for i, value in enumerate(column):
+                    if value == "":
+                        flat[i * stride + at:i * stride + at + 5] = _FIVE_EMPTY
+        for i, (row, plain) in enumerate(pairs):
+            if not plain:
+                flat[i * stride:(i + 1) * stride] = [xlsx.row_xml(self.letters, row, start + i, plain=False,
+                                                                   numeric=self.numeric)] + [""] * (stride - 1)
+        return "".join(flat)
+
+    @staticmethod
+    def merge(parts):
+        merged = []
+        for segments in parts:
+            for sheet, xml, rows in segments:
+                if merged and merged[-1][0] == sheet:
+                    merged[-1] = (sheet, merged[-1][1] + xml, merged[-1][2] + rows)
+                else:
+                    merged.append((sheet, xml, rows))
+        return merged
 
 
 class _LedgerCopy(threading.Thread):

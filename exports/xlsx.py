@@ -52,6 +52,23 @@ def text_cell_xml(text):
     return f"<t>{text}</t>"
 
 
+def row_xml(letters, values, n, *, plain, numeric):
+    """Row n's XML: `values` one per column ("" an empty cell), those in `numeric` as numbers, the others as
+    inline strings (`plain`: the caller promises no text needs escaping)."""
+    cells = [f'<row r="{n}">']
+    for index, (letter, value) in enumerate(zip(letters, values, strict=True)):
+        if value == "":
+            continue
+        if index in numeric:
+            cells.append(f'<c r="{letter}{n}"><v>{value}</v></c>')
+        elif plain:
+            cells.append(f'<c r="{letter}{n}" t="inlineStr"><is><t>{value}</t></is></c>')
+        else:
+            cells.append(f'<c r="{letter}{n}" t="inlineStr"><is>{text_cell_xml(value)}</is></c>')
+    cells.append("</row>")
+    return "".join(cells)
+
+
 def _info(name, level):
     info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -160,23 +177,27 @@ class StreamingWorkbook:
 
     def _row(self, values, *, plain, numeric):
         self.sheet_row += 1
-        n = self.sheet_row
-        cells = [f'<row r="{n}">']
-        for index, (letter, value) in enumerate(zip(self.letters, values, strict=True)):
-            if value == "":
-                continue
-            if index in numeric:
-                cells.append(f'<c r="{letter}{n}"><v>{value}</v></c>')
-            elif plain:
-                cells.append(f'<c r="{letter}{n}" t="inlineStr"><is><t>{value}</t></is></c>')
-            else:
-                cells.append(f'<c r="{letter}{n}" t="inlineStr"><is>{text_cell_xml(value)}</is></c>')
-        cells.append("</row>")
-        text = "".join(cells)
+        text = row_xml(self.letters, values, self.sheet_row, plain=plain, numeric=numeric)
         self.parts.append(text)
         self.size += len(text)
         if self.size >= _CHUNK_BYTES:
             self._flush()
+
+    def sheet_row_of(self, data_row):
+        """(sheet, row number in it) of a data row (0-based over the workbook), for rows rendered elsewhere."""
+        per_sheet = self.max_rows - 1
+        return data_row // per_sheet + 1, data_row % per_sheet + 2
+
+    def append_xml(self, sheet, xml, rows):
+        """Add `rows` data rows rendered elsewhere (row_xml, numbered by sheet_row_of) to `sheet`, in order."""
+        if sheet != self.sheets:
+            if sheet != self.sheets + 1 or self.sheet_row != self.max_rows:
+                raise RuntimeError(f"rows of sheet {sheet} out of order")
+            self._new_sheet()
+        self._flush()
+        self.deflater.put(xml)
+        self.sheet_row += rows
+        self.rows += rows
 
     def close(self):
         if self.rows != self.total_rows:

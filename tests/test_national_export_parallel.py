@@ -1,10 +1,10 @@
-"""The CSV converted by worker processes (PostgreSQL, a snapshot of the export's own) is byte for byte the
+"""The CSV and xlsx converted by worker processes (PostgreSQL, a snapshot of the export's own) is byte for byte the
 CSV converted record by record, and logs the same ledger; records that are not template-plain (escapes,
 formulas, commas, quotes, line breaks) and penalties' amounts included."""
 
 import pytest
 
-from exports import fast, national, services
+from exports import fast, national, services, xlsx
 from exports.models import ExportedRecord
 from reporting.models import Record
 
@@ -23,25 +23,25 @@ def _license_world(upload):
     month("D01", SEP, records("license", 5, start=200), upload)
 
 
-def _both_ways(tmp_path, monkeypatch, category):
+def _both_ways(tmp_path, monkeypatch, category, fmt="csv"):
     calls = []
-    parallel = services._parallel_csv
+    parallel = services._parallel
 
     def spy(*args, **kwargs):
         calls.append(1)
         return parallel(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_parallel_csv", spy)
+    monkeypatch.setattr(services, "_parallel", spy)
     monkeypatch.setattr(services, "TASK_ROWS", 3)  # small tasks: reports grouped, large ones split
     monkeypatch.setattr(services, "WORKERS", 2)
-    fanned = services.export_disclosure(category=category, period_from=AUG, period_through=SEP, fmt="csv",
-                                        path=tmp_path / "parallel.csv")
+    fanned = services.export_disclosure(category=category, period_from=AUG, period_through=SEP, fmt=fmt,
+                                        path=tmp_path / f"parallel.{fmt}")
     assert calls == [1]
     monkeypatch.setattr(services, "WORKERS", 0)
-    serial = services.export_disclosure(category=category, period_from=AUG, period_through=SEP, fmt="csv",
-                                        path=tmp_path / "serial.csv")
+    serial = services.export_disclosure(category=category, period_from=AUG, period_through=SEP, fmt=fmt,
+                                        path=tmp_path / f"serial.{fmt}")
     assert calls == [1]
-    assert (tmp_path / "parallel.csv").read_bytes() == (tmp_path / "serial.csv").read_bytes()
+    assert (tmp_path / f"parallel.{fmt}").read_bytes() == (tmp_path / f"serial.{fmt}").read_bytes()
     assert fanned.run.sha256 == serial.run.sha256 and fanned.rows == serial.rows == Record.objects.count()
 
     def ledger(run):
@@ -62,11 +62,20 @@ def test_worker_processes_write_the_same_bytes_and_ledger(reference, upload, tmp
     assert result.rows == 24
 
 
+@pytest.mark.parametrize("sheet_rows", [1_048_576, 5])
+def test_worker_processes_write_the_same_xlsx(reference, upload, tmp_path, monkeypatch, sheet_rows):
+    _license_world(upload)
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", sheet_rows)  # 5: rows go on in further sheets, across tasks
+    result = _both_ways(tmp_path, monkeypatch, "admin_license", fmt="xlsx")
+    assert result.rows == 24
+
+
 def test_worker_processes_write_the_same_penalties(reference, upload, tmp_path, monkeypatch):
     rows = [record("penalty", 1, fine=0.5, confiscated="12"), record("penalty", 2, fine="0.000001", confiscated=""),
             record("penalty", 3, fine="1e-7", facts="事实\n第二行"), *records("penalty", 6, start=10)]
     month("D03", AUG, rows, upload, schema="penalty", category="admin_penalty")
     _both_ways(tmp_path, monkeypatch, "admin_penalty")
+    _both_ways(tmp_path, monkeypatch, "admin_penalty", fmt="xlsx")
 
 
 def test_the_chunk_converter_takes_template_built_records(reference, upload):
