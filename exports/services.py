@@ -118,7 +118,8 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
         withdrawn = _withdrawn(category_obj.pk, period_from, period_through) if since_last else []
         # Worker processes sharing the snapshot: only a snapshot of ours (a caller's transaction may hold rows
         # other sessions cannot see) and without --since-last (its state table is this session's).
-        parallel = own_snapshot and not since_last and WORKERS > 1 and bool(reports)
+        parallel = (own_snapshot and not since_last and WORKERS > 1 and bool(reports)
+                    and not multiprocessing.current_process().daemon)  # (a daemonic process may not fork workers)
         run_fields = dict(category=category_obj, period_from=period_from, period_through=period_through, format=fmt,
                           headers=headers, since_last=since_last, withdrawn=len(withdrawn), file_name=str(path),
                           user=user)

@@ -5,7 +5,7 @@ formulas, commas, quotes, line breaks) and penalties' amounts included."""
 import pytest
 
 from exports import fast, national, services, xlsx
-from exports.models import ExportedRecord
+from exports.models import ExportedRecord, ExportRun
 from reporting.models import Record
 
 from .factories import record, records
@@ -85,3 +85,20 @@ def test_the_chunk_converter_takes_template_built_records(reference, upload):
     converter = fast.ChunkConverter(national.LAYOUTS["admin_license"], binary=True)
     assert converter.columns(texts) is not None  # the fast way is taken for plain records
     assert converter.columns(texts[:1] + [texts[1].replace(b'"remark"', b'"note"')]) is None
+
+
+def test_a_failing_worker_leaves_neither_file_nor_log(reference, upload, tmp_path, monkeypatch):
+    _license_world(upload)
+    monkeypatch.setattr(services, "TASK_ROWS", 3)
+
+    def broken(self, texts):
+        raise ValueError("转换失败")
+
+    monkeypatch.setattr(fast.CsvChunks, "__call__", broken)  # the workers are forked: they convert with this
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ValueError, match="转换失败"):
+        services.export_disclosure(category="admin_license", period_from=AUG, period_through=SEP, fmt="csv",
+                                   path=out / "out.csv")
+    assert list(out.iterdir()) == []
+    assert not ExportRun.objects.exists() and not ExportedRecord.objects.exists()
