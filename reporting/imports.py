@@ -267,10 +267,9 @@ def _store(batch, result, rows):
 
 def _rows_to_store(result, rows, keep_valid_rows):
     """Valid rows to write; once the file is known to be rejected, keep checking but stop writing."""
-    for row in rows:
-        if result.error_count and not keep_valid_rows:
-            continue
-        yield row
+    if keep_valid_rows:
+        return rows
+    return (row for row in rows if not result.error_count)
 
 
 def file_validate(*, path, name, report, category, progress=None, mode=Mode.REPLACE):

@@ -317,7 +317,7 @@ class _BlockChecker:
                     add_error({"row": numbers[i], "column": column, "message": message})
             result.error_count += len(errors)
         result.valid_count += n - len(bad)
-        yield from self._clean_rows(values, numbers, bad)
+        return self._clean_rows(values, numbers, bad)
 
     # --- one column --------------------------------------------------------
 
@@ -538,12 +538,12 @@ class _BlockChecker:
                 pieces.append(f'"{key}":%s')
                 columns.append(self._json_values(key, column))
         template = "{" + ",".join(pieces) + "}"
-        for i, (row, number, doc, subject, code, id_number, date) in enumerate(
-            zip(zip(*columns, strict=True), numbers, docs, subjects, codes, ids, dates, strict=True)
-        ):
-            if i in bad:
-                continue
-            yield CleanRow(number, template % row, doc, subject[:200], code, id_number, date or None)
+        rows = zip(zip(*columns, strict=True), numbers, docs, subjects, codes, ids, dates, strict=True)
+        if bad:
+            rows = (row for i, row in enumerate(rows) if i not in bad)
+        # A list per block, not a generator: one layer less to resume for each of 100,000 rows.
+        return [CleanRow(number, template % row, doc, subject[:200], code, id_number, date or None)
+                for row, number, doc, subject, code, id_number, date in rows]
 
     def _json_values(self, key, column):
         """The column's values as JSON text; a column of repeated values (most are) encodes each once."""
