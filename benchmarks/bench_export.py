@@ -122,16 +122,17 @@ def child(fmt, through, since_last):
 
     ledger = {}
     write = services._ledger_write
-    # The parallel CSV writes its ledger while the workers convert (a COPY on the export's connection): its
-    # figure is how long the COPY ran, overlapping the conversion.
-    copy_run = services._LedgerCopy.run
+    # With worker processes the ledger is COPYd while they convert, on the export's connection: its figure
+    # is how long the COPY still ran after the last rows were handed to it (what it adds to the export).
+    copy_finish = services._LedgerCopy.finish
 
-    def timed_copy(self):
+    def timed_finish(self):
         start = time.perf_counter()
-        copy_run(self)
+        logged = copy_finish(self)
         ledger["seconds"] = time.perf_counter() - start
+        return logged
 
-    services._LedgerCopy.run = timed_copy
+    services._LedgerCopy.finish = timed_finish
 
     def timed_ledger(*args, **kwargs):
         start = time.perf_counter()
