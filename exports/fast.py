@@ -28,8 +28,8 @@ from reporting.schemas import DECIMAL, get_schema
 
 from . import national
 
-# Raw control characters (invalid in JSON text), 0x1f excepted: it joins a chunk's records.
-_CONTROL = bytes(range(0x1f))
+# Raw control characters (invalid in JSON text); 0x1f joins a chunk's records.
+_CONTROL_AND_SEP = bytes(range(0x20))
 _CONTROL_STR = re.compile("[\x00-\x1e]")
 
 
@@ -91,12 +91,14 @@ class ChunkConverter:
             return None
         if joined is None:
             joined = self.sep.join(texts)
-        if self.backslash in joined or joined.count(self.sep) != n - 1:
+        if self.backslash in joined:
             return None
         if self.binary:
-            if len(joined.translate(None, _CONTROL)) != len(joined):
+            # Bytes 0x00-0x1f: exactly the n - 1 separators put in (no control character, no 0x1f in a text).
+            if len(joined.translate(None, _CONTROL_AND_SEP)) != len(joined) - (n - 1):
                 return None
-        elif not all(map(str.isprintable, texts)) and _CONTROL_STR.search(joined):  # (isprintable: the fast check)
+        elif joined.count(self.sep) != n - 1 or (not all(map(str.isprintable, texts))
+                                                 and _CONTROL_STR.search(joined)):  # (isprintable: the fast check)
             return None
         pieces = joined.split(self.quote)
         period = self.period

@@ -102,3 +102,13 @@ def test_a_failing_worker_leaves_neither_file_nor_log(reference, upload, tmp_pat
                                    path=out / "out.csv")
     assert list(out.iterdir()) == []
     assert not ExportRun.objects.exists() and not ExportedRecord.objects.exists()
+
+
+def test_the_chunk_converter_refuses_control_characters_and_its_separator(reference, upload):
+    _license_world(upload)
+    texts = [Record._meta.get_field("data").get_prep_value(r.data).encode()
+             for r in Record.objects.filter(unit__code="D01", report__period=SEP)]
+    converter = fast.ChunkConverter(national.LAYOUTS["admin_license"], binary=True)
+    for bad in (b"\x01", b"\x1f", b"\x00"):
+        changed = texts[:2] + [texts[2].replace(b'"remark":"', b'"remark":"' + bad)]
+        assert converter.columns(changed) is None
