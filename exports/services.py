@@ -313,6 +313,8 @@ def _latest_state_table(category_id):
     ledger, runs = ExportedRecord._meta.db_table, ExportRun._meta.db_table
     temp = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the ledger's grouping and joins in memory (this transaction only)
+            cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute("DROP TABLE IF EXISTS export_latest")
         cursor.execute(
             f"CREATE TEMP TABLE export_latest{temp} AS "
