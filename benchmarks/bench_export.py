@@ -121,26 +121,17 @@ def child(fmt, through, since_last):
     from exports import services
 
     ledger = {}
-    write = services._ledger_write
     # With worker processes the ledger is COPYd while they convert, on the export's connection: its figure
     # is how long the COPY still ran after the last rows were handed to it (what it adds to the export).
-    copy_finish = services._LedgerCopy.finish
+    # The serial way (--since-last) writes its ledger at the end: its figure is that.
+    for cls in (services._LedgerCopy, services._Ledger):
+        def timed(self, _finish=cls.finish):
+            start = time.perf_counter()
+            logged = _finish(self)
+            ledger["seconds"] = time.perf_counter() - start
+            return logged
 
-    def timed_finish(self):
-        start = time.perf_counter()
-        logged = copy_finish(self)
-        ledger["seconds"] = time.perf_counter() - start
-        return logged
-
-    services._LedgerCopy.finish = timed_finish
-
-    def timed_ledger(*args, **kwargs):
-        start = time.perf_counter()
-        logged = write(*args, **kwargs)
-        ledger["seconds"] = time.perf_counter() - start
-        return logged
-
-    services._ledger_write = timed_ledger
+        cls.finish = timed
     before = _status("VmRSS")
     start = time.perf_counter()
     result = services.export_disclosure(
@@ -208,7 +199,7 @@ def main():
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE exports_exportedrecord, exports_exportjob, exports_exportrun")
+        cursor.execute("TRUNCATE exports_exportledger, exports_exportjob, exports_exportrun")
     connection.close()
     results = {}
     for fmt in ("csv", "xlsx"):

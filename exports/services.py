@@ -8,8 +8,9 @@
   its code values, empty columns for the fields we do not hold; CSV (UTF-8, no BOM) or xlsx.
 - **Reproducible**: the same data give the same bytes (no timestamps in the file, fixed zip dates);
   the run's SHA-256 is logged.
-- **Log**: an ExportRun row, and an ExportedRecord row per record that went out (unit, 文书号, month,
-  content key): the ledger `since_last` reads.
+- **Log**: an ExportRun row, and its ledger (ExportLedger): per unit and month, the 文书号 and content
+  keys of the records that went out, as two lists (about 800 rows for a million records): what
+  `since_last` reads.
 - **since_last**: a record goes out when its identity (unit + category + 文书号, unique per unit and
   category) has never gone out, or its content differs from what went out last for that identity
   (a month reopened and corrected goes out again: its corrected records only).  A record that went
@@ -21,10 +22,11 @@
   category, so two exports of a category run one after the other (the second sees the first's ledger).
   The file is written under a temporary name and renamed into place before the log commits: a failed
   run leaves no file and no log, and a file is never logged without existing.
-- **Streamed**: a server-side cursor per report; on PostgreSQL a second thread fetches ahead (read
-  in turn, server and this process waited for each other).  Rows
-  are converted and encoded here while another thread hashes (CSV) or deflates (xlsx) and writes; the
-  ledger goes to a temporary file and into the database with one COPY at the end.  Memory stays flat.
+- **Streamed**: on PostgreSQL, worker processes convert tasks of consecutive records, each reading in the
+  export's snapshot, and this process writes their results strictly in order (_parallel).  Otherwise
+  (SQLite, --since-last, a caller's transaction) a server-side cursor per report, fetched ahead by a
+  second thread on PostgreSQL, and rows converted here while another thread hashes (CSV) or deflates
+  (xlsx) and writes.  Either way the ledger is written as the export goes.  Memory stays flat.
   (Building the rows in SQL instead — json_to_record, COPY … CSV — was measured slower: PostgreSQL
   parses JSON several times slower than orjson.)
 """
@@ -33,11 +35,11 @@ import collections
 import datetime
 import decimal
 import hashlib
-import io
 import itertools
 import multiprocessing
 import operator
 import os
+import pickle
 import queue
 import re
 import struct
@@ -59,7 +61,7 @@ from reporting.exports import sanitize_csv
 from reporting.models import Category, MonthlyReport, Record, ReportStatus
 
 from . import fast, national, xlsx
-from .models import ExportedRecord, ExportRun
+from .models import ExportLedger, ExportRun
 from .xlsx import StreamingWorkbook
 
 FORMATS = ("csv", "xlsx")
@@ -125,19 +127,17 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
                           user=user)
         tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False)
         try:
+            run = ExportRun.objects.create(**run_fields, rows=0, sha256="", size=0)
             with tmp:
                 if parallel:
-                    run = ExportRun.objects.create(**run_fields, rows=0, sha256="", size=0)
                     rows, digest, logged = _parallel(tmp, layout, fmt, layout.headers(headers), reports,
                                                      category_obj.pk, run.pk)
                 else:
                     total = _count(reports, category_obj.pk, since_last) if fmt == "xlsx" else None
                     chunks = _chunks(reports, category_obj.pk, since_last, binary=fmt == "csv")
-                    rows, digest, ledger = _write(tmp, layout, fmt, headers, chunks, total)
+                    rows, digest, logged = _write(tmp, layout, fmt, headers, chunks, total, run.pk)
             size = os.path.getsize(tmp.name)
-            if not parallel:
-                run = ExportRun.objects.create(**run_fields, rows=rows or 0, sha256=digest, size=size)
-                logged = _ledger_write(run.pk, ledger, withdrawn)
+            _withdrawals_write(run.pk, withdrawn)
             if rows is not None and logged != rows:
                 raise RuntimeError(f"export wrote {rows} rows but logged {logged}")
             run.rows = rows = logged
@@ -309,20 +309,27 @@ class _Reader(threading.Thread):
 
 
 def _latest_state_table(category_id):
-    """export_latest: per identity (unit, 文书号) the last ledger row of the category — what the platform has."""
-    ledger, runs = ExportedRecord._meta.db_table, ExportRun._meta.db_table
-    temp = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+    """export_latest: per identity (unit, 文书号) its last ledger entry in the category — what the platform has."""
+    ledger, runs = ExportLedger._meta.db_table, ExportRun._meta.db_table
+    if connection.vendor == "postgresql":  # the ledger's lists unnested, in memory (this transaction only)
+        # (文书号 in the records' own collation, "C": the join below compares them through the index)
+        temp, doc, key = " ON COMMIT DROP", 'e.doc COLLATE "C"', "e.ckey"
+        entries = "CROSS JOIN LATERAL unnest(l.doc_numbers, l.content_keys) AS e(doc, ckey)"
+    else:  # SQLite: the lists are JSON arrays
+        temp, doc, key = "", "d.value", "k.value"
+        entries = "JOIN json_each(l.doc_numbers) d JOIN json_each(l.content_keys) k ON k.key = d.key"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # the ledger's grouping and joins in memory (this transaction only)
+        if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute("DROP TABLE IF EXISTS export_latest")
         cursor.execute(
             f"CREATE TEMP TABLE export_latest{temp} AS "
-            f"SELECT e.unit_id, e.doc_number, e.period, e.content_key FROM {ledger} e "
-            f"JOIN (SELECT l.unit_id, l.doc_number, MAX(l.run_id) AS run_id FROM {ledger} l "
-            f"      WHERE l.run_id IN (SELECT id FROM {runs} WHERE category_id = %s) "
-            f"      GROUP BY l.unit_id, l.doc_number) m "
-            f"ON m.unit_id = e.unit_id AND m.doc_number = e.doc_number AND m.run_id = e.run_id",
+            f"SELECT unit_id, doc_number, period, content_key FROM ("
+            f"  SELECT l.unit_id, {doc} AS doc_number, l.period, {key} AS content_key, "
+            f"         ROW_NUMBER() OVER (PARTITION BY l.unit_id, {doc} ORDER BY l.run_id DESC, l.id DESC) AS newest "
+            f"  FROM {ledger} l {entries} "
+            f"  WHERE l.run_id IN (SELECT id FROM {runs} WHERE category_id = %s)"
+            f") s WHERE newest = 1",
             [category_id],
         )
         cursor.execute("CREATE INDEX export_latest_identity ON export_latest (unit_id, doc_number)")
@@ -434,54 +441,46 @@ class _Sink(threading.Thread):
 
 
 class _Ledger:
-    """What went out, kept compactly (four columns of small values) in a temporary file until the run is logged."""
+    """The serial way's ledger: what went out, a chunk (one unit and month) at a time, kept in a temporary
+    file while the export reads on the connection, then written as ExportLedger rows (`finish`)."""
 
-    def __init__(self):
-        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+    BATCH = 20  # ledger rows per INSERT (a chunk holds up to READ_ROWS records)
+
+    def __init__(self, run_id):
+        self.run_id = run_id
+        self.file = tempfile.TemporaryFile()
         self.count = 0
-        self.dates = _Dates()
 
     def add_many(self, unit_id, period, chunk):
         """A chunk of rows (文书号, data, content key) of one report."""
-        prefix = f"{unit_id}\t{self.dates[period]}\t"
-        self.file.write("".join([f"{prefix}{_copy_escape(doc if type(doc) is str else doc.decode())}\t{key}\n"
-                                 for doc, _, key in chunk]))
+        docs = [doc if type(doc) is str else doc.decode() for doc, _, _ in chunk]
+        pickle.dump((unit_id, period, docs, [key for _, _, key in chunk]), self.file, protocol=pickle.HIGHEST_PROTOCOL)
         self.count += len(chunk)
 
-    def rows(self):
+    def finish(self):
+        """Write the ledger rows; returns how many records they hold."""
         self.file.seek(0)
-        for line in self.file:
-            unit_id, period, doc, key = line.rstrip("\n").split("\t")
-            yield unit_id, period, doc, key
+        batch = []
+        while True:
+            try:
+                unit_id, period, docs, keys = pickle.load(self.file)
+            except EOFError:
+                break
+            batch.append(ExportLedger(run_id=self.run_id, unit_id=unit_id, period=period, count=len(docs),
+                                      doc_numbers=docs, content_keys=keys))
+            if len(batch) == self.BATCH:
+                ExportLedger.objects.bulk_create(batch)
+                batch = []
+        ExportLedger.objects.bulk_create(batch)
+        self.file.close()
+        return self.count
 
 
-class _Dates(dict):
-    def __missing__(self, date):
-        text = self[date] = date.isoformat()
-        return text
-
-
-def _copy_escape(text):
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-_COPY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
-_COPY_ESCAPED = re.compile(r"\\(.)")
-
-
-def _copy_unescape(text):
-    return _COPY_ESCAPED.sub(lambda m: _COPY_ESCAPES[m.group(1)], text) if "\\" in text else text
-
-
-def _write(fileobj, layout, fmt, headers, chunks, total):
-    """Write the file; returns (rows, SHA-256 of the file, ledger)."""
+def _write(fileobj, layout, fmt, headers, chunks, total, run_id):
+    """Write the file and the run's ledger; returns (rows, SHA-256 of the file, records logged)."""
     if fmt == "csv":
-        return _write_csv(fileobj, layout, layout.headers(headers), chunks)
-    return _write_xlsx(fileobj, layout, layout.headers(headers), chunks, total)
+        return _write_csv(fileobj, layout, layout.headers(headers), chunks, run_id)
+    return _write_xlsx(fileobj, layout, layout.headers(headers), chunks, total, run_id)
 
 
 def _slow_csv_row(layout):
@@ -505,11 +504,11 @@ def _csv_header(header):
     return fast.CsvChunks.line_of(header) + b"\n"
 
 
-def _write_csv(fileobj, layout, header, chunks):
+def _write_csv(fileobj, layout, header, chunks, run_id):
     """The serial way (SQLite, a caller's transaction, --since-last): chunks converted here, ledger kept."""
     convert = fast.CsvChunks(layout, _slow_csv_row(layout))
     data_of = operator.itemgetter(1)
-    ledger = _Ledger()
+    ledger = _Ledger(run_id)
     sink = _Sink(fileobj)
     sink.start()
     rows = 0
@@ -521,13 +520,13 @@ def _write_csv(fileobj, layout, header, chunks):
             rows += len(chunk)
     finally:
         digest = sink.close()
-    return rows, digest, ledger
+    return rows, digest, ledger.finish()
 
 
-def _write_xlsx(fileobj, layout, header, chunks, total):
+def _write_xlsx(fileobj, layout, header, chunks, total, run_id):
     convert = fast.XlsxChunks(layout, _slow_xlsx_row(layout))
     data_of = operator.itemgetter(1)
-    ledger = _Ledger()
+    ledger = _Ledger(run_id)
     amounts = [i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT]
     book = StreamingWorkbook(fileobj, sheet_name=layout.name, total_rows=total, numeric=amounts,
                              max_rows=xlsx.MAX_SHEET_ROWS)
@@ -543,7 +542,7 @@ def _write_xlsx(fileobj, layout, header, chunks, total):
         book.abort()
         raise
     fileobj.flush()
-    return book.rows, _file_sha256(fileobj.name), ledger
+    return book.rows, _file_sha256(fileobj.name), ledger.finish()
 
 
 def _file_sha256(name):
@@ -620,7 +619,11 @@ def _parallel(fileobj, layout, fmt, header, reports, category_id, run_id):
     if book is not None:
         fileobj.flush()
         digest = _file_sha256(fileobj.name)
-    return rows, digest, ledger.finish()
+    ledger.finish()
+    with connection.cursor() as cursor:  # the records the ledger holds, as the database has them
+        cursor.execute(f"SELECT COALESCE(SUM(count), 0) FROM {ExportLedger._meta.db_table} WHERE run_id = %s",
+                       [run_id])
+        return rows, digest, cursor.fetchone()[0]
 
 
 def _tasks(reports, category_id):
@@ -683,6 +686,21 @@ def _worker_start(params, snapshot, category, category_id, run_id, fmt, max_rows
 _EPOCH = datetime.date(2000, 1, 1)  # PostgreSQL's binary dates count days from it
 _KEY_LENGTH = (8).to_bytes(4, "big")
 _FIRST_8 = slice(0, 8)
+_TEXT_OID, _INT8_OID = 25, 20
+_LEDGER_HEAD = struct.Struct(">hiqiqiiii")  # 6 fields: run, unit, period, count (then the two arrays)
+_ARRAY_HEAD = struct.Struct(">iiiii")  # dimensions 1, no NULLs, element type, length, lower bound 1
+
+
+def _ledger_tuple(run_id, unit_id, period, count, doc_elements, key_elements):
+    """One ExportLedger row in COPY's binary form (run_id, unit_id, period, count, doc_numbers, content_keys),
+    the arrays' elements given already encoded."""
+    docs = _ARRAY_HEAD.pack(1, 0, _TEXT_OID, count, 1)
+    keys = _ARRAY_HEAD.pack(1, 0, _INT8_OID, count, 1)
+    size_docs = len(docs) + sum(map(len, doc_elements))
+    size_keys = len(keys) + sum(map(len, key_elements))
+    return b"".join([_LEDGER_HEAD.pack(6, 8, run_id, 8, unit_id, 4, (period - _EPOCH).days, 4, count),
+                     size_docs.to_bytes(4, "big"), docs, *doc_elements,
+                     size_keys.to_bytes(4, "big"), keys, *key_elements])
 
 
 def _worker_convert(job):
@@ -700,18 +718,24 @@ def _worker_convert(job):
             sql += " AND (r.row_number, r.id) < (%s, %s)"
             args += upper
         cursor.execute(sql + " ORDER BY r.row_number, r.id", args)
-        # Five fields: run, unit, period (the report's), 文书号, content key (content_key(): MD5's first 8 bytes).
-        head = struct.pack(">hiqiqii", 5, 8, run_id, 8, unit_id, 4, (period - _EPOCH).days)
+        doc_elements, key_elements, piece = [], [], 0
         while rows := cursor.fetchmany(FETCH_ROWS):
             docs, datas = zip(*rows, strict=True)
             parts.append(convert(list(datas)) if type(convert) is not _XlsxRows else convert(list(datas), first + count))
             n = len(rows)
-            fields = [head, None, None, _KEY_LENGTH, None] * n
-            fields[1::5] = map(int.to_bytes, map(len, docs), repeat(4), repeat("big"))
-            fields[2::5] = docs
-            fields[4::5] = map(getitem, map(methodcaller("digest"), map(hashlib.md5, datas)), repeat(_FIRST_8))
-            ledger.append(b"".join(fields))
+            # Array elements in binary: a length, then the 文书号's UTF-8 / the content key (content_key():
+            # MD5's first 8 bytes, big-endian as a signed bigint is).
+            fields = [None, None] * n
+            fields[0::2] = map(int.to_bytes, map(len, docs), repeat(4), repeat("big"))
+            fields[1::2] = docs
+            doc_elements.append(b"".join(fields))
+            fields = [_KEY_LENGTH, None] * n
+            fields[1::2] = map(getitem, map(methodcaller("digest"), map(hashlib.md5, datas)), repeat(_FIRST_8))
+            key_elements.append(b"".join(fields))
             count += n
+            piece += n
+        if piece:
+            ledger.append(_ledger_tuple(run_id, unit_id, period, piece, doc_elements, key_elements))
     if type(convert) is _XlsxRows:
         return count, _XlsxRows.merge(parts), b"".join(ledger)
     return count, b"".join(parts), b"".join(ledger)
@@ -784,14 +808,14 @@ class _XlsxRows:
 
 
 class _LedgerCopy(threading.Thread):
-    """A parallel CSV's ledger COPYd (binary) on the export's connection while the workers convert."""
+    """A parallel export's ledger COPYd (binary) on the export's connection while the workers convert."""
 
     HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
     TRAILER = b"\xff\xff"
 
     def __init__(self, raw_connection):
         super().__init__(name="export-ledger", daemon=True)
-        self.raw, self.error, self.count = raw_connection, None, 0
+        self.raw, self.error = raw_connection, None
         self.chunks = queue.Queue(maxsize=WINDOW)
         self.buffer = self.HEADER
         self.aborted = self.drained = False
@@ -818,9 +842,9 @@ class _LedgerCopy(threading.Thread):
     def run(self):
         try:
             with self.raw.cursor() as cursor:
-                cursor.copy_expert(f"COPY {ExportedRecord._meta.db_table} (run_id, unit_id, period, doc_number, "
-                                   f"content_key) FROM STDIN WITH (FORMAT binary)", self, size=1 << 20)
-                self.count = cursor.rowcount
+                table = ExportLedger._meta.db_table
+                cursor.copy_expert(f"COPY {table} (run_id, unit_id, period, count, doc_numbers, content_keys) "
+                                   f"FROM STDIN WITH (FORMAT binary)", self, size=1 << 20)
         except BaseException as exc:  # raised in the main thread
             self.error = exc
             while not self.drained and self.chunks.get() is not None:  # unblock the producer until it stops
@@ -837,56 +861,27 @@ class _LedgerCopy(threading.Thread):
         self.join()
         if self.error is not None:
             raise self.error
-        return self.count
 
 
 # --- the log ----------------------------------------------------------------------------
 
 
-def _ledger_write(run_id, ledger, withdrawn):
-    """The run's ledger (one row per record that went out, one per withdrawal); returns the records logged.
-
-    PostgreSQL: one COPY of the ledger the writer kept (one query, no per-row checks).  Elsewhere:
-    bulk_create in batches.
-    """
-    table = ExportedRecord._meta.db_table
-    columns = "run_id, unit_id, period, doc_number, content_key"
-    if connection.vendor == "postgresql":
-        ledger.file.seek(0)
-        with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", _Prefixed(ledger.file, f"{run_id}\t"))
-            if withdrawn:
-                text = "".join(f"{run_id}\t{unit_id}\t{period.isoformat()}\t{_copy_escape(doc)}\t\\N\n"
-                               for unit_id, _, period, doc in withdrawn)
-                cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
-        return ledger.count
-    batch = []
-    for unit_id, period, doc, key in ledger.rows():
-        batch.append(ExportedRecord(run_id=run_id, unit_id=int(unit_id), period=datetime.date.fromisoformat(period),
-                                    doc_number=_copy_unescape(doc), content_key=int(key)))
-        if len(batch) == LEDGER_ROWS:
-            ExportedRecord.objects.bulk_create(batch)
-            batch = []
-    batch += [ExportedRecord(run_id=run_id, unit_id=unit_id, period=period, doc_number=doc, content_key=None)
-              for unit_id, _, period, doc in withdrawn]
-    ExportedRecord.objects.bulk_create(batch, batch_size=LEDGER_ROWS)
-    return ledger.count
+def _withdrawals_write(run_id, withdrawn):
+    """Ledger rows for the records withdrawn in this run (content key None), one per unit and month."""
+    groups = {}
+    for unit_id, _, period, doc in withdrawn:
+        groups.setdefault((unit_id, period), []).append(doc)
+    ExportLedger.objects.bulk_create(
+        [ExportLedger(run_id=run_id, unit_id=unit_id, period=period, count=len(docs), doc_numbers=docs,
+                      content_keys=[None] * len(docs)) for (unit_id, period), docs in groups.items()],
+        batch_size=_Ledger.BATCH,
+    )
 
 
-class _Prefixed:
-    """The ledger file read for COPY FROM STDIN, about 1 MB at a time, each line prefixed with the run id."""
-
-    def __init__(self, fileobj, prefix):
-        self.fileobj, self.prefix = fileobj, prefix
-
-    def read(self, size=-1):
-        lines = self.fileobj.readlines(1 << 20)
-        if not lines:
-            return ""
-        prefix = self.prefix
-        return "".join([prefix + line for line in lines])
-
-    readline = read
+def ledger_entries(run):
+    """What a run's ledger says went out: [(unit_id, period, 文书号, content key or None)], in ledger order."""
+    return [(part.unit_id, part.period, doc, key)
+            for part in ExportLedger.objects.filter(run=run).order_by("id") for doc, key in part.entries()]
 
 
 # --- exports started from the office's page ----------------------------------------------
