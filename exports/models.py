@@ -36,6 +36,8 @@ class ExportRun(models.Model):
                              on_delete=models.PROTECT, related_name="+", help_text="空表示命令行")
     created_at = models.DateTimeField("导出时间", auto_now_add=True, db_index=True)
     seconds = models.FloatField("耗时（秒）", default=0)
+    # How its ledger's content keys were made (exports.services.content_key): runs logged before SHA-256 used MD5.
+    content_hash = models.CharField("内容摘要算法", max_length=10, default="sha256", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -102,9 +104,10 @@ class ExportLedger(models.Model):
     of server time per million records; a million records are now about 800 rows.)
 
     A record's identity is (unit, 文书号; the category is the run's).  Its content key is the first 64 bits
-    of the MD5 of its stored content (its JSON text), signed; a None key marks a withdrawal: a record that
-    went out before and has since been deleted by a correction.  The latest entry of an identity is its
-    state on the provincial platform (exports.services).  `count` is the lists' length.
+    of the SHA-256 (the run's content_hash) of its stored content (its JSON text), signed; a None key
+    marks a withdrawal: a record that went out before and has since been deleted by a correction.
+    The latest entry of an identity is its state on the provincial platform (exports.services).
+    `count` is the lists' length.
     """
 
     run = models.ForeignKey(ExportRun, verbose_name="导出", on_delete=models.CASCADE, related_name="ledger")

@@ -47,6 +47,9 @@ def test_ledger_rows_move_into_lists_and_back():
         Ledger = apps.get_model("exports", "ExportLedger")
         moved = sorted((part.run_id, part.unit_id, part.period, part.count, part.doc_numbers, part.content_keys)
                        for part in Ledger.objects.all())
+        Run = apps.get_model("exports", "ExportRun")
+        assert set(Run.objects.values_list("content_hash", flat=True)) == {"md5"}  # their keys are MD5's
+        assert Run._meta.get_field("content_hash").default == "sha256"  # new runs'
         assert moved == [
             (first.pk, d01.pk, aug, 2, ["营测〔2019〕1号", "营测〔2019〕2号"], [-5, 2**63 - 1]),
             (first.pk, d02.pk, sep, 1, ['带"引号\\和,逗号'], [-(2**63)]),

@@ -425,6 +425,32 @@ def test_cli_json_names_the_file_as_given(world, tmp_path, monkeypatch):
     assert ExportRun.objects.get().file_name == str(tmp_path / "relative.csv")
 
 
+def test_since_last_compares_runs_logged_with_md5_by_md5(world, tmp_path):
+    """Runs logged before the content key became SHA-256 keep MD5 keys (migration 0003): --since-last compares
+    each identity with its own run's hash, so an upgrade sends nothing again, and a change still goes out."""
+    first = export(tmp_path, "full.csv").run
+    assert first.content_hash == "sha256"
+    data = {(r.unit_id, r.doc_number): Record._meta.get_field("data").get_prep_value(r.data)
+            for r in Record.objects.all()}
+    for part in ExportLedger.objects.filter(run=first):  # what a run logged before the change holds
+        part.content_keys = [services.legacy_content_key(data[part.unit_id, doc]) for doc in part.doc_numbers]
+        part.save()
+    ExportRun.objects.filter(pk=first.pk).update(content_hash="md5")
+    assert services.legacy_content_key("{}") != services.content_key("{}")
+
+    assert export(tmp_path, "none.csv", since_last=True).rows == 0
+    report = world["d01_aug"]
+    reporting.report_reopen(report=report, user=None, reason="更正")
+    corrected = Record.objects.filter(report=report).order_by("row_number").first()
+    reporting.record_update(record=corrected, values={"content": "更正后的许可内容"}, user=None)
+    reporting.report_submit(report=report, user=None, confirm_nil=True)
+    reporting.report_accept(report=report, user=None)
+    changed = export(tmp_path, "changed.csv", since_last=True)
+    assert changed.rows == 1 and changed.run.content_hash == "sha256"
+    assert [r["XK_NR"] for r in as_dicts(csv_rows(tmp_path / "changed.csv"))] == ["更正后的许可内容"]
+    assert export(tmp_path, "after.csv", since_last=True).rows == 0  # the new run's SHA-256 key is compared
+
+
 def test_a_failed_run_leaves_neither_file_nor_log(world, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("写入失败")
