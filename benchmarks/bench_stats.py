@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import machine_reference, setup_django  # noqa: E402
+from benchmarks.common import analyze, machine_reference, setup_django  # noqa: E402
 
 YEAR = 2025
 RECORDS = int(os.environ.get("BENCH_STAT_RECORDS", "1000000"))
@@ -97,6 +97,7 @@ def main():
     from reporting.models import Record, Unit, User
 
     print("seeding…" if seed() else "using seeded data", flush=True)
+    analyze()
     total = Record.objects.filter(report__period__year=YEAR).count()
     print(f"dataset: {total:,} records, 63 units x 12 months of {YEAR}")
 

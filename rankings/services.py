@@ -18,7 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from credit_portal import jobs
-from reporting.models import ImportBatch, MonthlyReport, Record, ReportEntry, ReportStatus
+from reporting.models import Category, ImportBatch, MonthlyReport, Record, ReportEntry, ReportStatus
 from reporting.schemas import SCHEMAS
 
 from .models import CategoryStat, RebuildJob, ReportStat, RollupMark
@@ -118,11 +118,19 @@ def _report_values(reports):
 def _quality_facts(reports):
     """report id -> 双公示 timeliness and first-upload compliance counts, for the given reports."""
     facts = {rid: dict.fromkeys(_QUALITY_FIELDS, 0) for rid in reports.values_list("id", flat=True)}
-    disclosure = (
-        Record.objects.filter(report__in=reports, category__schema__in=DISCLOSURE_SCHEMAS)
-        .values_list("report_id", "record_date", "batch__created_at__date").annotate(n=Count("*")).order_by()
+    # Records grouped without joins (their categories by id, their batches' upload dates looked up after):
+    # joining a million records to their batch and category cost a third of the full rebuild.
+    categories = list(Category.objects.filter(schema__in=DISCLOSURE_SCHEMAS).values_list("pk", flat=True))
+    disclosure = list(
+        Record.objects.filter(report__in=reports, category_id__in=categories)
+        .values_list("report_id", "record_date", "batch_id").annotate(n=Count("*")).order_by()
     )
-    for rid, decided, reported, n in disclosure:
+    uploaded = dict(ImportBatch.objects.filter(pk__in={batch for _, _, batch, _ in disclosure})
+                    .values_list("pk", "created_at__date"))
+    for rid, decided, batch, n in disclosure:
+        if batch not in uploaded:  # (as the join did: a record always has its batch)
+            continue
+        reported = uploaded[batch]
         f = facts[rid]
         f["disclosure_total"] += n
         try:
@@ -162,6 +170,10 @@ def _rebuild_transaction():
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                # Grouping a million records sorts in memory (the default 4 MB spilled to disk), and without
+                # JIT compilation (60 ms of compiling for queries that run once).
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off")
             yield
     finally:
         try:
@@ -190,17 +202,30 @@ def stats_rebuild():
         )
         accepted = {rid: (u, p) for rid, u, p, s, _, _ in reports if s == ReportStatus.ACCEPTED}
         values = _report_values(MonthlyReport.objects.filter(status=ReportStatus.ACCEPTED))
-        CategoryStat.objects.bulk_create(
-            [
-                CategoryStat(unit_id=accepted[rid][0], category_id=cid, period=accepted[rid][1], value=v)
-                for (rid, cid), v in values.items()
-            ],
-            batch_size=5000,
-        )
+        _category_stats_insert([(*accepted[rid], cid, v) for (rid, cid), v in values.items()])
         # Cleared after the commit: acceptances may be updating these marks right now.
         marks_seen = list(RollupMark.objects.filter(pending=True).values_list("pk", "requested_at"))
     _marks_complete(marks_seen)
     return len(values)
+
+
+def _category_stats_insert(rows):
+    """CategoryStat rows from (unit id, period, category id, value) tuples.  PostgreSQL: one INSERT of four
+    arrays (bulk_create spent 0.5 s building 13,000 model instances and their SQL, a quarter of the rebuild)."""
+    if connection.vendor != "postgresql":
+        CategoryStat.objects.bulk_create(
+            [CategoryStat(unit_id=u, period=p, category_id=c, value=v) for u, p, c, v in rows], batch_size=5000
+        )
+        return
+    if not rows:
+        return
+    units, periods, categories, values = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {CategoryStat._meta.db_table} (unit_id, period, category_id, value) "
+            f"SELECT * FROM unnest(%s::bigint[], %s::date[], %s::bigint[], %s::integer[])",
+            [units, periods, categories, values],
+        )
 
 
 def _marks_complete(marks):

@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def _license_world(upload):
     rows = license_rows(0) + records("license", 9, start=10)
     rows += [record("license", 30, remark="含,逗号"), record("license", 31, content='含"引号"'),
-             record("license", 32, remark="-以减号开头"), record("license", 33, cert_name="a\\b")]
+             record("license", 32, remark="-以减号开头"), record("license", 33, cert_name="a\\b"),
+             # 文书号 the ledger's arrays must carry as they are (quotes, backslash, comma, braces)
+             record("license", 34, doc_number='营测"引"\\〔2019〕,{34}号')]
     month("D01", AUG, rows, upload)
     month("D02", AUG, license_rows(100)[:2], upload)
     month("D01", SEP, records("license", 5, start=200), upload)
@@ -59,7 +61,9 @@ def _both_ways(tmp_path, monkeypatch, category, fmt="csv"):
 def test_worker_processes_write_the_same_bytes_and_ledger(reference, upload, tmp_path, monkeypatch):
     _license_world(upload)
     result = _both_ways(tmp_path, monkeypatch, "admin_license")
-    assert result.rows == 24
+    assert result.rows == 25
+    odd = '营测"引"\\〔2019〕,{34}号'
+    assert [doc for _, _, doc, _ in services.ledger_entries(result.run) if doc == odd] == [odd]
 
 
 @pytest.mark.parametrize("sheet_rows", [1_048_576, 5])
@@ -67,7 +71,7 @@ def test_worker_processes_write_the_same_xlsx(reference, upload, tmp_path, monke
     _license_world(upload)
     monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", sheet_rows)  # 5: rows go on in further sheets, across tasks
     result = _both_ways(tmp_path, monkeypatch, "admin_license", fmt="xlsx")
-    assert result.rows == 24
+    assert result.rows == 25
 
 
 def test_worker_processes_write_the_same_penalties(reference, upload, tmp_path, monkeypatch):
