@@ -222,9 +222,10 @@ def _duplicate_of(batch):
     """Why this file must not count again, or ""."""
     report, category = batch.report, batch.category
     entry = entry_for(report, category)
-    if entry.record_count and Record.objects.filter(report=report, category=category,
-                                                    batch__sha256=batch.sha256).exists():
-        return f"该文件与当前已导入的文件完全相同（{entry.record_count} 条），未重复计数。"
+    same = Record.objects.filter(report=report, category=category, batch__sha256=batch.sha256)
+    if entry.record_count and same.exists():
+        # The file's own rows (after appends the category holds more than this file).
+        return f"该文件与当前已导入的文件完全相同（{same.count()} 条），未重复计数。"
     elsewhere = ReportEntry.objects.filter(
         report__unit=report.unit, category=category, current_batch__sha256=batch.sha256, record_count__gt=0
     ).exclude(report=report).select_related("report").first()

@@ -117,6 +117,16 @@ def test_corrected_upload_replaces_the_categorys_rows(dept_report, upload, repor
     assert stored(dept_report, "admin_penalty").count() == 2
 
 
+def test_an_appended_file_sent_again_is_a_duplicate_counted_by_its_own_rows(dept_report, upload, reporter):
+    upload(dept_report, LICENSE, license_file(4), user=reporter)
+    appended = license_file(3, start=10)
+    assert upload(dept_report, LICENSE, appended, user=reporter, mode="append").imported_rows == 3
+    again = upload(dept_report, LICENSE, appended, name="again.xlsx", user=reporter, mode="append")
+    assert again.status == ImportBatch.Status.DUPLICATE
+    assert again.message == "该文件与当前已导入的文件完全相同（3 条），未重复计数。"  # not the category's 7
+    assert stored(dept_report).count() == 7
+
+
 def test_reupload_of_the_same_doc_numbers_in_the_same_month_is_not_a_duplicate(dept_report, upload, reporter):
     upload(dept_report, LICENSE, license_file(5), user=reporter)
     second = upload(dept_report, LICENSE, license_file(5, content="更正后的许可内容"), user=reporter)
