@@ -756,59 +756,86 @@ def _worker_convert(job):
     return count, b"".join(parts), b"".join(ledger)
 
 
-_FIVE_EMPTY = [""] * 5
+_FIVE_EMPTY = [b""] * 5
+_XML_ODD = (b"\\", b"&", b"<", b">")  # a record with one of these is rendered the per-record way
 
 
 class _XlsxRows:
-    """In a worker: records' JSON texts (UTF-8) as xlsx rows' XML, numbered from a data row on: [(sheet, XML, rows)]."""
+    """In a worker: records' JSON texts (UTF-8 bytes) as xlsx rows' XML (bytes), numbered from a data row on:
+    [(sheet, XML, rows)] — byte for byte what StreamingWorkbook.append writes for the rows fast.XlsxChunks
+    gives (the serial way).  Worked in bytes from the server's bytes to the XML (no decoding, no encoding):
+    the chunk's columns from fast.ChunkConverter, the rows built from them at once.  A record with an
+    escape or a character XML must escape (& < >) is rendered the per-record way (row_xml), and so is a
+    chunk that is not template-built."""
 
     def __init__(self, layout, max_rows):
-        self.convert = fast.XlsxChunks(layout, _slow_xlsx_row(layout))
+        self.fast = fast.ChunkConverter(layout, binary=True)
+        self.slow = fast.XlsxChunks(layout, _slow_xlsx_row(layout))
         self.letters = xlsx.column_letters(len(layout.columns))
         self.numeric = frozenset(i for i, c in enumerate(layout.columns) if c.kind == national.AMOUNT)
         self.per_sheet = max_rows - 1
+        # Per column, a cell: '<c r="' letter, n, '" …><t>', value, '</t>…</c>' (a number: '"><v>', value, '</v></c>').
+        self.cells = [(f'<c r="{letter}'.encode(), b'"><v>', b"</v></c>") if j in self.numeric else
+                      (f'<c r="{letter}'.encode(), b'" t="inlineStr"><is><t>', b"</t></is></c>")
+                      for j, letter in enumerate(self.letters)]
 
     def __call__(self, datas, first):
-        pairs = self.convert(list(map(bytes.decode, datas)))
         segments, per_sheet, at = [], self.per_sheet, 0
-        while at < len(pairs):  # rows of one sheet at a time
+        while at < len(datas):  # rows of one sheet at a time
             n = first + at
-            count = min(len(pairs) - at, per_sheet - n % per_sheet)
-            xml = self._render(pairs[at:at + count], n % per_sheet + 2)
-            segments.append((n // per_sheet + 1, xml.encode(), count))
+            count = min(len(datas) - at, per_sheet - n % per_sheet)
+            segments.append((n // per_sheet + 1, self._render(datas[at:at + count], n % per_sheet + 2), count))
             at += count
         return segments
 
-    def _render(self, pairs, start):
-        """Rows numbered from `start` in one sheet: what row_xml gives, as one list of pieces joined once."""
-        count = len(pairs)
-        numbers = list(map(str, range(start, start + count)))
-        columns = [(j, column) for j, column in enumerate(zip(*[row for row, _ in pairs], strict=True))
-                   if any(column)]  # a column with no value has no cell in any of these rows
-        # A row: '<row r="', n, '">', then per column: '<c r="' letter, n, '" …><t>', value, '</t>…</c>', then '</row>'.
-        template = ['<row r="', None, '">']
-        for j, _ in columns:
-            if j in self.numeric:
-                template += [f'<c r="{self.letters[j]}', None, '"><v>', None, "</v></c>"]
-            else:
-                template += [f'<c r="{self.letters[j]}', None, '" t="inlineStr"><is><t>', None, "</t></is></c>"]
-        template.append("</row>")
+    def _render(self, texts, start):
+        """Rows numbered from `start` in one sheet, as row_xml gives them."""
+        joined = b"\x1f".join(texts)
+        odd = fast._records_with(texts, joined, _XML_ODD)
+        if odd:
+            plain = [i for i in range(len(texts)) if i not in odd]
+            joined = b"\x1f".join([texts[i] for i in plain])
+        else:
+            plain = range(len(texts))
+        columns = self.fast.columns([texts[i] for i in plain] if odd else texts, joined) if plain else None
+        if columns is None:  # not template-built: every record the per-record way
+            return b"".join(self._slow_rows(texts, start, range(len(texts))))
+        numbers = [str(start + i).encode() for i in plain]
+        flat, stride = self._fast_rows(columns, numbers)
+        if not odd:
+            return b"".join(flat)
+        rows = [b"".join(flat[k * stride:(k + 1) * stride]) for k in range(len(numbers))]
+        for i, xml in zip(sorted(odd), self._slow_rows(texts, start, sorted(odd)), strict=True):
+            rows.insert(i, xml)
+        return b"".join(rows)
+
+    def _fast_rows(self, columns, numbers):
+        """The rows' XML as one list of pieces (each row `stride` pieces), to be joined once."""
+        count = len(numbers)
+        cells = [(j, column) for j, column in enumerate(columns)
+                 if any(column)]  # a column with no value has no cell in any of these rows
+        template = [b'<row r="', None, b'">']
+        for j, _ in cells:
+            opening, middle, closing = self.cells[j]
+            template += [opening, None, middle, None, closing]
+        template.append(b"</row>")
         stride = len(template)
         flat = template * count
         flat[1::stride] = numbers
-        for k, (_, column) in enumerate(columns):
+        for k, (_, column) in enumerate(cells):
             at = 3 + 5 * k
             flat[at + 1::stride] = numbers
             flat[at + 3::stride] = column
-            if "" in column:  # an empty value: no cell
-                for i, value in enumerate(column):
-                    if value == "":
-                        flat[i * stride + at:i * stride + at + 5] = _FIVE_EMPTY
-        for i, (row, plain) in enumerate(pairs):
-            if not plain:
-                flat[i * stride:(i + 1) * stride] = [xlsx.row_xml(self.letters, row, start + i, plain=False,
-                                                                   numeric=self.numeric)] + [""] * (stride - 1)
-        return "".join(flat)
+            if b"" in column:  # an empty value: no cell
+                for i in [i for i, value in enumerate(column) if not value]:
+                    flat[i * stride + at:i * stride + at + 5] = _FIVE_EMPTY
+        return flat, stride
+
+    def _slow_rows(self, texts, start, which):
+        """The XML of the records numbered `which` (positions in `texts`), the serial way's rows and row_xml."""
+        pairs = self.slow([texts[i].decode() for i in which])
+        return [xlsx.row_xml(self.letters, row, start + i, plain=plain, numeric=self.numeric).encode()
+                for i, (row, plain) in zip(which, pairs, strict=True)]
 
     @staticmethod
     def merge(parts):
