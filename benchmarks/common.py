@@ -23,11 +23,11 @@ def setup_django():
 
     call_command("migrate", verbosity=0)
     call_command("load_reference", verbosity=0)
-    analyze()
 
 
 def analyze():
-    """Planner statistics for every table, as autovacuum keeps them in production.  (Some machines here run
+    """Planner statistics for every table, as autovacuum keeps them in production (a benchmark calls this
+    after seeding; not every child process: the export ledger's arrays make it take seconds).  (Some machines here run
     PostgreSQL with autovacuum off: without them the statistics rebuild planned nested loops over a
     monthly-report table it believed held 3 rows, and took 4.5 s instead of 2.1 s.)"""
     from django.db import connection
