@@ -14,10 +14,11 @@
 - **since_last**: a record goes out when its identity (unit + category + 文书号, unique per unit and
   category) has never gone out, or its content differs from what went out last for that identity
   (a month reopened and corrected goes out again: its corrected records only).  A record that went
-  out and has since been deleted (no record with that identity exists any more) is *withdrawn*: it
+  out and has since been deleted (no record with that identity exists any more, in any month) is *withdrawn*: it
   cannot be in the file (the layout has no deletion mark), so it is counted on the run, written to
   the ledger with no content key, and listed by the CLI; if it comes back it goes out again.
-  Records of a month that is reopened right now are neither sent nor withdrawn: they wait.
+  Records of a month that is reopened right now are neither sent nor withdrawn: they wait (a unit's
+  withdrawals wait while any of its months is reopened: _withdrawn).
 - **Consistency**: one REPEATABLE READ snapshot for the whole run, and a PostgreSQL advisory lock per
   category, so two exports of a category run one after the other (the second sees the first's ledger).
   The file is written under a temporary name and renamed into place before the log commits: a failed
@@ -58,7 +59,7 @@ import psycopg2.extensions
 from django.db import DatabaseError, connection, transaction
 
 from reporting.exports import sanitize_csv
-from reporting.models import Category, MonthlyReport, Record, ReportStatus
+from reporting.models import AuditEvent, Category, MonthlyReport, Record, ReportStatus
 
 from . import fast, national, xlsx
 from .models import ExportLedger, ExportRun
@@ -117,7 +118,7 @@ def export_disclosure(*, category, period_from, period_through, fmt, path, heade
         )
         if since_last:
             _latest_state_table(category_obj.pk)
-        withdrawn = _withdrawn(category_obj.pk, period_from, period_through) if since_last else []
+        withdrawn = _withdrawn(category_obj.pk) if since_last else []
         # Worker processes sharing the snapshot: only a snapshot of ours (a caller's transaction may hold rows
         # other sessions cannot see) and without --since-last (its state table is this session's).
         parallel = (own_snapshot and not since_last and WORKERS > 1 and bool(reports)
@@ -356,19 +357,29 @@ def _drop_state_table():
         cursor.execute("DROP TABLE IF EXISTS export_latest")
 
 
-def _withdrawn(category_id, period_from, period_through):
-    """Identities that went out (and were not withdrawn since) of months in the range, of which no record exists
-    any more: deleted by a correction.  [(unit_id, unit code, period, 文书号)] in month, unit, 文书号 order."""
-    records = Record._meta.db_table
+def _withdrawn(category_id):
+    """Identities that went out (and were not withdrawn since) of which no record exists any more: deleted by a
+    correction.  [(unit_id, unit code, period, 文书号)] in month, unit, 文书号 order; the period is the month the
+    identity last went out from.
+
+    Category-wide, whatever the months exported (as --since-last is): an unchanged record moved to another
+    month does not go out again, so the month it was last sent from is not where it was deleted.  And not while
+    the unit has a month reopened right now (not accepted, reopened before): the deletion may be part of a
+    correction still under way, and a reopened month's records wait until it is accepted again.
+    """
+    records, reports = Record._meta.db_table, MonthlyReport._meta.db_table
+    events = AuditEvent._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT s.unit_id, u.code, s.period, s.doc_number FROM export_latest s "
             f"JOIN reporting_unit u ON u.id = s.unit_id "
-            f"WHERE s.content_key IS NOT NULL AND s.period >= %s AND s.period <= %s "
+            f"WHERE s.content_key IS NOT NULL "
             f"AND NOT EXISTS (SELECT 1 FROM {records} r WHERE r.unit_id = s.unit_id AND r.category_id = %s "
             f"                AND r.doc_number = s.doc_number) "
+            f"AND NOT EXISTS (SELECT 1 FROM {reports} m WHERE m.unit_id = s.unit_id AND m.status <> %s "
+            f"                AND EXISTS (SELECT 1 FROM {events} a WHERE a.report_id = m.id AND a.action = %s)) "
             f"ORDER BY s.period, u.code, s.doc_number",
-            [period_from, period_through, category_id],
+            [category_id, ReportStatus.ACCEPTED, AuditEvent.Action.REOPENED],
         )
         return [(unit_id, code, _as_date(period), doc) for unit_id, code, period, doc in cursor.fetchall()]
 

@@ -62,3 +62,25 @@ def test_ledger_rows_move_into_lists_and_back():
         assert back == sorted((run.pk, unit.pk, period, doc, key) for run, unit, period, doc, key in rows)
     finally:
         _migrate([("exports", "0003_compact_ledger")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_is_not_reversed_over_runs_with_sha256_keys():
+    """Before 0003 every key is read as MD5, and migrating forward again would label SHA-256 runs MD5 (their
+    unchanged records would all go out again): the reverse refuses instead."""
+    try:
+        apps = _migrate(AFTER)
+        Unit, Category = apps.get_model("reporting", "Unit"), apps.get_model("reporting", "Category")
+        Run, Ledger = apps.get_model("exports", "ExportRun"), apps.get_model("exports", "ExportLedger")
+        unit = Unit.objects.create(code="T01", name="测试单位", kind="department")
+        category = Category.objects.create(code="t_license", name="测试许可", measure="records", schema="license",
+                                           applies_to="department")
+        aug = datetime.date(2019, 8, 1)
+        run = Run.objects.create(category=category, period_from=aug, period_through=aug, format="csv", rows=1,
+                                 sha256="a" * 64, file_name="/tmp/a.csv", content_hash="sha256")
+        Ledger.objects.create(run=run, unit=unit, period=aug, count=1, doc_numbers=["X"], content_keys=[5])
+        with pytest.raises(RuntimeError, match="SHA-256"):
+            _migrate(BEFORE)
+        assert apps.get_model("exports", "ExportRun").objects.get(pk=run.pk).content_hash == "sha256"
+    finally:
+        _migrate(AFTER)

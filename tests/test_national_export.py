@@ -425,6 +425,44 @@ def test_cli_json_names_the_file_as_given(world, tmp_path, monkeypatch):
     assert ExportRun.objects.get().file_name == str(tmp_path / "relative.csv")
 
 
+def test_a_deletion_in_a_reopened_month_waits_until_the_month_is_accepted_again(world, tmp_path):
+    export(tmp_path)
+    report = world["d01_aug"]
+    reporting.report_reopen(report=report, user=None, reason="更正")
+    gone = Record.objects.filter(report=report).order_by("row_number").first()
+    doc = gone.doc_number
+    reporting.record_delete(record=gone, user=None)
+    result = export(tmp_path, "while_reopened.csv", since_last=True)
+    assert (result.rows, result.run.withdrawn) == (0, 0)  # neither sent nor withdrawn while reopened
+    reporting.report_submit(report=report, user=None, confirm_nil=True)
+    reporting.report_accept(report=report, user=None)
+    after = export(tmp_path, "accepted.csv", since_last=True)
+    assert (after.rows, [w["doc_number"] for w in after.withdrawn]) == (0, [doc])
+
+
+def test_a_record_moved_to_another_month_then_deleted_there_is_withdrawn_by_that_months_export(world, tmp_path,
+                                                                                                 upload):
+    """Withdrawals are category-wide, whatever the months exported: the month a record last went out from
+    need not be where it was deleted (an unchanged record moved to another month does not go out again)."""
+    export(tmp_path, start=AUG, end=AUG)
+    aug = world["d02_aug"]
+    reporting.report_reopen(report=aug, user=None, reason="移到九月")
+    moved = Record.objects.filter(report=aug).order_by("row_number").first()
+    data = dict(moved.data)
+    reporting.record_delete(record=moved, user=None)
+    reporting.report_submit(report=aug, user=None, confirm_nil=True)
+    reporting.report_accept(report=aug, user=None)
+    sep = month("D02", SEP, [data], upload)
+    assert export(tmp_path, "sep.csv", since_last=True, start=SEP, end=SEP).rows == 0  # unchanged: not sent
+    reporting.report_reopen(report=sep, user=None, reason="删除")
+    reporting.record_delete(record=Record.objects.get(report=sep), user=None)
+    assert export(tmp_path, "reopened.csv", since_last=True, start=SEP, end=SEP).run.withdrawn == 0  # waits
+    reporting.report_submit(report=sep, user=None, confirm_nil=True)
+    reporting.report_accept(report=sep, user=None)
+    result = export(tmp_path, "sep2.csv", since_last=True, start=SEP, end=SEP)
+    assert result.withdrawn == [{"unit": "D02", "period": "2019-08", "doc_number": data["doc_number"]}]
+
+
 def test_since_last_compares_runs_logged_with_md5_by_md5(world, tmp_path):
     """Runs logged before the content key became SHA-256 keep MD5 keys (migration 0003): --since-last compares
     each identity with its own run's hash, so an upgrade sends nothing again, and a change still goes out."""

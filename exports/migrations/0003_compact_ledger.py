@@ -35,6 +35,12 @@ def to_lists(apps, schema_editor):
 
 def to_rows(apps, schema_editor):
     Old, New = apps.get_model("exports", "ExportedRecord"), apps.get_model("exports", "ExportLedger")
+    Run = apps.get_model("exports", "ExportRun")
+    if Run.objects.filter(content_hash="sha256", ledger__isnull=False).exists():
+        # The one-row table has no room for the hash: its code reads every key as MD5, and migrating forward
+        # again would label these runs MD5 — their unchanged records would all go out again.
+        raise RuntimeError("exports 0003 cannot be reversed: export runs logged with SHA-256 content keys exist "
+                           "(the ledger before 0003 holds MD5 keys only).")
     for part in New.objects.order_by("id").iterator(chunk_size=20):
         Old.objects.bulk_create(
             [Old(run_id=part.run_id, unit_id=part.unit_id, period=part.period, doc_number=doc, content_key=key)
