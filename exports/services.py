@@ -602,9 +602,13 @@ def _parallel(fileobj, layout, fmt, header, reports, category_id, run_id):
     # The workers hand their results over in files (one per task, read once and removed): through the pool's
     # pipe, 64 KB at a time and pickled, 1.3 GB of xlsx XML cost this process 5 s of CPU.
     spool = tempfile.mkdtemp(prefix="credit-portal-export-")
-    pool = multiprocessing.get_context("fork").Pool(
-        WORKERS, initializer=_worker_start,
-        initargs=(params, snapshot, layout.category, category_id, run_id, fmt, xlsx.MAX_SHEET_ROWS, spool))
+    try:
+        pool = multiprocessing.get_context("fork").Pool(
+            WORKERS, initializer=_worker_start,
+            initargs=(params, snapshot, layout.category, category_id, run_id, fmt, xlsx.MAX_SHEET_ROWS, spool))
+    except BaseException:
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
     ledger = _LedgerCopy(connection.connection)
     if fmt == "csv":
         sink, book = _Sink(fileobj), None

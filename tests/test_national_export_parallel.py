@@ -2,6 +2,8 @@
 CSV converted record by record, and logs the same ledger; records that are not template-plain (escapes,
 formulas, commas, quotes, line breaks) and penalties' amounts included."""
 
+import tempfile
+
 import pytest
 
 from exports import fast, national, services, xlsx
@@ -36,9 +38,13 @@ def _both_ways(tmp_path, monkeypatch, category, fmt="csv"):
     monkeypatch.setattr(services, "_parallel", spy)
     monkeypatch.setattr(services, "TASK_ROWS", 3)  # small tasks: reports grouped, large ones split
     monkeypatch.setattr(services, "WORKERS", 2)
+    spool = tmp_path / "tmp"
+    spool.mkdir(exist_ok=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the workers' result files go
     fanned = services.export_disclosure(category=category, period_from=AUG, period_through=SEP, fmt=fmt,
                                         path=tmp_path / f"parallel.{fmt}")
     assert calls == [1]
+    assert list(spool.iterdir()) == []  # the result files read and removed, their folder too
     monkeypatch.setattr(services, "WORKERS", 0)
     serial = services.export_disclosure(category=category, period_from=AUG, period_through=SEP, fmt=fmt,
                                         path=tmp_path / f"serial.{fmt}")
@@ -99,12 +105,14 @@ def test_a_failing_worker_leaves_neither_file_nor_log(reference, upload, tmp_pat
         raise ValueError("转换失败")
 
     monkeypatch.setattr(fast.CsvChunks, "__call__", broken)  # the workers are forked: they convert with this
-    out = tmp_path / "out"
+    out, spool = tmp_path / "out", tmp_path / "tmp"
     out.mkdir()
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the workers' result files go
     with pytest.raises(ValueError, match="转换失败"):
         services.export_disclosure(category="admin_license", period_from=AUG, period_through=SEP, fmt="csv",
                                    path=out / "out.csv")
-    assert list(out.iterdir()) == []
+    assert list(out.iterdir()) == [] and list(spool.iterdir()) == []
     assert not ExportRun.objects.exists() and not ExportLedger.objects.exists()
 
 
