@@ -591,8 +591,8 @@ def _parallel(fileobj, layout, fmt, header, reports, category_id, run_id):
     """The file converted by WORKERS forked processes, each reading with its own connection in this
     transaction's snapshot (pg_export_snapshot), tasks of consecutive records handed out in order and
     written strictly in order (an xlsx's rows numbered by the workers, deflated here).  The workers also
-    give each record's ledger row (content key by hashlib: PostgreSQL's md5() costs several times more),
-    which this connection COPYs in (binary) meanwhile.  Returns (rows, SHA-256, ledger rows)."""
+    give the ledger rows (content keys by hashlib's SHA-256), which this connection COPYs in (binary)
+    meanwhile.  Returns (rows, SHA-256 of the file, records the ledger holds)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_export_snapshot()")
         snapshot = cursor.fetchone()[0]
